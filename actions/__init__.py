@@ -1,0 +1,1 @@
+"""The Minato FAQ assistant's action server package (rasa-sdk discovers the actions in its modules)."""

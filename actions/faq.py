@@ -1,0 +1,100 @@
+"""Answering FAQ topics, and what to do when the topic is uncertain."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import MAX_BUTTONS, AssistantAction, has_words, user_text
+from actions.content import DEFAULT_LANGUAGE
+from actions.directory import contact_card, match_office_area, office_card
+
+logger = logging.getLogger(__name__)
+
+FAQ_PREFIX = "faq_"
+MAX_MESSAGE_CHARS = 2000
+
+
+class ActionAnswerFaq(AssistantAction):
+    """Answers the FAQ topic of the latest message in the resident's language, then the contact card
+    of the responsible department and up to three related topics as quick replies."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        """Sends answer, contact card and related topics."""
+        content = self.content()
+        language = self.language(tracker)
+        lang = language.code
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        topic_id = intent[len(FAQ_PREFIX):] if intent.startswith(FAQ_PREFIX) else ""
+        topic = content.topics.get(topic_id)
+        answer = content.answer(topic_id, lang) or content.answer(topic_id, DEFAULT_LANGUAGE)
+        if topic is None or topic.retired or answer is None:
+            logger.warning("no answer for intent %r in %s", intent, lang)
+            return await ActionFallbackCandidates().run(dispatcher, tracker, domain)
+        self.outside_note(dispatcher, language)
+        self.say(dispatcher, answer.text)
+        area_office = match_office_area(user_text(tracker), content) if topic_id == "regional_offices" else None
+        if area_office:
+            self.say(dispatcher, content.text(lang, "ui.regional_office_one", area=content.text(
+                lang, f"offices.{area_office}")))
+            self.send_card(dispatcher, office_card(area_office, content, lang))
+        else:
+            self.send_card(dispatcher, contact_card(topic.contact, content, lang))
+        buttons = self.topic_buttons(content, list(topic.related), lang)
+        if buttons:
+            self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons)
+        return [*language.events, SlotSet("last_topic", topic_id)]
+
+
+class ActionFallbackCandidates(AssistantAction):
+    """When the topic is uncertain: the best three candidate topics as quick replies, plus the
+    foreign residents' consultation desk; never a guessed answer."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return "action_fallback_candidates"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        """Sends candidates (or a request to rephrase) and the consultation desk's card."""
+        content = self.content()
+        language = self.language(tracker)
+        lang = language.code
+        text = user_text(tracker)
+        if not has_words(text):
+            self.say(dispatcher, content.text(lang, "ui.empty_message"))
+            return language.events
+        if len(text) > MAX_MESSAGE_CHARS:
+            self.say(dispatcher, content.text(lang, "ui.too_long"))
+            return language.events
+        self.outside_note(dispatcher, language)
+        candidates = self.candidates(tracker)
+        buttons = self.topic_buttons(content, candidates, lang)
+        if buttons:
+            self.say(dispatcher, content.text(lang, "ui.fallback_intro"), buttons)
+        else:
+            self.say(dispatcher, content.text(lang, "ui.fallback_none"))
+        self.send_card(dispatcher, contact_card("international", content, lang))
+        return language.events
+
+    @staticmethod
+    def candidates(tracker: Tracker) -> List[str]:
+        """Topic ids of the best FAQ intents in the latest message's ranking."""
+        ranking: List[Dict[str, Any]] = tracker.latest_message.get("intent_ranking") or []
+        out = []
+        for item in ranking:
+            name = item.get("name") or ""
+            if name.startswith(FAQ_PREFIX) and (item.get("confidence") or 0) >= 0.02:
+                out.append(name[len(FAQ_PREFIX):])
+            if len(out) == MAX_BUTTONS:
+                break
+        return out
