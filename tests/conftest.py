@@ -1,0 +1,115 @@
+"""Shared fixtures: a trained model (once per session, cached in models/ by a hash of data and
+config) and the real assistant (Rasa server + action server) running on free loopback ports."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The current model, trained on first use (about three minutes), then reused."""
+    from bot.train import train
+
+    return train(quiet=True)
+
+
+class Assistant:
+    """A running assistant and small helpers to talk to it over HTTP."""
+
+    def __init__(self, base_url: str, log_dir: Path) -> None:
+        self.base_url = base_url
+        self.log_dir = log_dir
+
+    def post(self, path: str, body: Any, raw: Optional[bytes] = None,
+             headers: Optional[Dict[str, str]] = None) -> tuple:
+        """POSTs JSON (or raw bytes); returns (status, parsed JSON or text)."""
+        data = raw if raw is not None else json.dumps(body).encode("utf-8")
+        request = urllib.request.Request(self.base_url + path, data=data, method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, payload = response.status, response.read()
+        except urllib.error.HTTPError as err:
+            status, payload = err.code, err.read()
+        try:
+            return status, json.loads(payload.decode("utf-8"))
+        except ValueError:
+            return status, payload.decode("utf-8", "replace")
+
+    def ask(self, text: str, sender: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        """Sends one message through the REST channel; returns the bot's messages."""
+        body: Dict[str, Any] = {"sender": sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        status, reply = self.post("/webhooks/rest/webhook", body)
+        assert status == 200, (status, reply)
+        return reply
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        """POST /model/parse."""
+        status, reply = self.post("/model/parse", {"text": text})
+        assert status == 200, (status, reply)
+        return reply
+
+
+@pytest.fixture(scope="session")
+def running_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """The real assistant on free ports with its own SQLite tracker store; stopped after the session."""
+    from bot.run import environment, start, stop, wait_ready
+
+    state = tmp_path_factory.mktemp("assistant")
+    env = environment()
+    env.update({
+        "PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "HOST": "127.0.0.1",
+        "TRACKER_DB": str(state / "tracker.db"),
+        "WEB_SESSION_SECRET": "test-secret-not-for-production",
+    })
+    for key in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "RASA_AUTH_TOKEN"):
+        env.pop(key, None)
+    procs = start(trained_model, env, log_dir=state / "logs")
+    try:
+        dead = wait_ready(procs, env, timeout=240)
+        if dead:
+            log = (state / "logs").glob("*.log")
+            pytest.fail(f"{dead} died while starting:\n" + "\n".join(p.read_text()[-3000:] for p in log))
+        yield Assistant(f"http://127.0.0.1:{env['PORT']}", state / "logs")
+    finally:
+        stop(procs)
+
+
+def texts(messages: List[Dict[str, Any]]) -> str:
+    """All the text a resident would read in a reply (texts and contact cards)."""
+    parts = []
+    for m in messages:
+        if m.get("text"):
+            parts.append(m["text"])
+        if isinstance(m.get("custom"), dict):
+            parts.append(m["custom"].get("text", ""))
+    return "\n".join(parts)
+
+
+def cards(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The contact cards of a reply."""
+    return [m["custom"] for m in messages if isinstance(m.get("custom"), dict)
+            and m["custom"].get("type") == "contact_card"]
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
