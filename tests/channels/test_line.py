@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fake_line import FakeLineAPI, utf16_units
+from tests.channels.fake_line import FakeLineAPI, utf16_units
 from rasa.core.channels.channel import UserMessage
 from rasa.core.run import configure_app
 from rasa.core.utils import list_routes
