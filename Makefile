@@ -39,9 +39,10 @@ validate: install  ## Check the content against the catalog, then `rasa data val
 	$(BIN)/python -m bot.content check
 	$(BIN)/rasa data validate $(RASA_DATA) --fail-on-warnings
 
-browser:  ## Install Debian's Chromium for the browser tests, if missing
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+browser:  ## Install Debian's Chromium and CJK/Devanagari/Thai fonts for the browser tests, if missing
+	@{ test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-noto-cjk fonts-noto-core >/dev/null; \
 	  else echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser tests" >&2; exit 1; fi; }
 
 pytest: install browser  ## Run the pytest suite (trains a model once, cached in models/)

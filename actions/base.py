@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from abc import ABC
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,6 +18,10 @@ MAX_BUTTONS = 3
 
 class AssistantAction(Action, ABC):
     """Base for the assistant's actions: resolves the reply language and sends localised replies."""
+
+    @abstractmethod
+    def name(self) -> Text:
+        """Action name (abstract, so that rasa-sdk does not register this base class)."""
 
     @staticmethod
     def content() -> Content:
