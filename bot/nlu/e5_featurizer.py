@@ -12,13 +12,18 @@ regression beats every pipeline that mixes it with raw count features.
   normalised text means a repeated question (a quick-reply title, "hi") is never embedded twice.
 - Text is NFKC-normalised and cut to ``max_chars`` before embedding, so a 100 kB message costs
   no more than a long question.
+- Training embeddings are also kept on disk (``cache_dir``, default .cache/e5, git-ignored), keyed
+  by a hash of the text: retraining after an edit embeds only the new or changed examples.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 import unicodedata
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -113,6 +118,8 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             "cache_size": 20000,
             # Characters embedded at most (e5 reads 512 tokens; a question is far shorter).
             "max_chars": 1000,
+            # Where training embeddings are cached on disk (None: E5_CACHE_DIR or .cache/e5).
+            "cache_dir": None,
         }
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
@@ -172,9 +179,47 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
                 Features(vec.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier)
             )
 
+    def _disk_cache_path(self) -> Path:
+        root = self._config["cache_dir"] or os.environ.get("E5_CACHE_DIR") or ".cache/e5"
+        return Path(root) / f"{self._config['prefix']}-{self._config['max_chars']}.npz"
+
+    def _load_disk_cache(self) -> Dict[str, np.ndarray]:
+        path = self._disk_cache_path()
+        try:
+            with np.load(path) as data:
+                return dict(zip(data["keys"].tolist(), data["vectors"]))
+        except (OSError, KeyError, ValueError):
+            return {}
+
+    def _save_disk_cache(self, entries: Dict[str, np.ndarray]) -> None:
+        path = self._disk_cache_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, keys=np.array(list(entries)), vectors=np.stack(list(entries.values())))
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only checkout still trains, just without the cache
+            logger.warning("could not write the embedding cache %s: %s", path, exc)
+
+    @staticmethod
+    def _digest(text: Text) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Featurizes all training examples, in batches."""
-        self._set_features(training_data.training_examples)
+        """Featurizes all training examples, in batches, reusing embeddings cached on disk."""
+        examples = [m for m in training_data.training_examples if m.get(TEXT) is not None]
+        disk = self._load_disk_cache()
+        keys = [normalise(m.get(TEXT), self._config["max_chars"]) for m in examples]
+        for key in keys:
+            vec = disk.get(self._digest(key))
+            if vec is not None:
+                self._cache.put(key, vec)
+        self._set_features(examples)
+        fresh = {self._digest(k): self._cache.get(k) for k in keys}
+        fresh = {k: v for k, v in fresh.items() if v is not None}
+        if set(fresh) - set(disk):
+            self._save_disk_cache({**disk, **fresh})
+        logger.info("e5: %d training texts, %d from the disk cache", len(keys), len(set(fresh) & set(disk)))
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:

