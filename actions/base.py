@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,7 +20,7 @@ class AssistantAction(Action, ABC):
     """Base for the assistant's actions: resolves the reply language and sends localised replies."""
 
     @abstractmethod
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name (abstract, so that rasa-sdk does not register this base class)."""
 
     @staticmethod
@@ -34,7 +34,7 @@ class AssistantAction(Action, ABC):
         return lang_mod.resolve(tracker)
 
     @staticmethod
-    def say(dispatcher: CollectingDispatcher, text: Text, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
+    def say(dispatcher: CollectingDispatcher, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
         """Sends plain text (and quick replies)."""
         if buttons:
             dispatcher.utter_message(text=text, buttons=buttons)
@@ -65,11 +65,11 @@ class AssistantAction(Action, ABC):
                      + lang_mod.offered_line(content, "en"))
 
 
-def user_text(tracker: Tracker) -> Text:
+def user_text(tracker: Tracker) -> str:
     """The latest message's text."""
     return tracker.latest_message.get("text") or ""
 
 
-def has_words(text: Text) -> bool:
+def has_words(text: str) -> bool:
     """Whether a message has any letters at all (not empty, not only emoji or punctuation)."""
     return any(ch.isalpha() for ch in text or "")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import List, Optional, Text
+from typing import List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -21,7 +21,7 @@ class ActionDepartmentContact(AssistantAction):
     department the message names (names and aliases in all languages), or of the department
     responsible for the topic the question is closest to."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_department_contact"
 
@@ -54,7 +54,7 @@ class ActionDepartmentContact(AssistantAction):
 class ActionHumanHandoff(AssistantAction):
     """Talk to a person: the foreign residents' consultation desk and Minato Call, with hours and languages."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_human_handoff"
 

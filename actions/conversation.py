@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import List, Text
+from typing import List
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -32,7 +32,7 @@ class ActionSmallTalk(AssistantAction):
     """A short reply in the resident's language to greetings, thanks, "are you a bot?" and
     questions outside the ward's services."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_small_talk"
 
@@ -56,7 +56,7 @@ class ActionChangeLanguage(AssistantAction):
     """ "Can you answer in Korean?": switches the conversation's language (an explicit choice that
     wins over detection), or lists the languages offered."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_change_language"
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -23,7 +23,7 @@ class ActionAnswerFaq(AssistantAction):
     """Answers the FAQ topic of the latest message in the resident's language, then the contact card
     of the responsible department and up to three related topics as quick replies."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_answer_faq"
 
@@ -59,7 +59,7 @@ class ActionFallbackCandidates(AssistantAction):
     """When the topic is uncertain: the best three candidate topics as quick replies, plus the
     foreign residents' consultation desk; never a guessed answer."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         """Action name."""
         return "action_fallback_candidates"
 

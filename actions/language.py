@@ -20,9 +20,9 @@ from actions.content import ANSWER_LANGUAGES, DEFAULT_LANGUAGE, Content
 
 # Language names as residents type them, in many languages -> our code. Longest names first when matching.
 LANGUAGE_NAMES: Dict[str, List[str]] = {
-    "ja-easy": ["やさしい日本語", "やさしいにほんご", "易しい日本語", "優しい日本語", "easy japanese", "simple japanese",
-                "plain japanese", "简单日语", "簡單日語", "쉬운 일본어", "tiếng nhật đơn giản", "japonês fácil",
-                "japonés fácil", "japones facil", "सजिलो जापानी", "madaling japanese"],
+    "ja-easy": ["やさしい日本語", "やさしいにほんご", "易しい日本語", "優しい日本語", "easy japanese",
+                "simple japanese", "plain japanese", "简单日语", "簡單日語", "쉬운 일본어", "tiếng nhật đơn giản",
+                "japonês fácil", "japonés fácil", "japones facil", "सजिलो जापानी", "madaling japanese"],
     "ja": ["日本語", "にほんご", "ニホンゴ", "japanese", "日语", "日語", "일본어", "tiếng nhật", "japonês", "japones",
            "japonés", "जापानी", "nihongo", "hapon", "wikang hapon"],
     "en": ["english", "英語", "えいご", "英语", "英文", "영어", "tiếng anh", "inglês", "ingles", "inglés", "अंग्रेजी",

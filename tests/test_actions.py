@@ -141,7 +141,8 @@ def test_requested_language(text, lang):
 
 
 async def test_change_language_sets_an_explicit_choice(dispatcher):
-    events = await ActionChangeLanguage().run(dispatcher, tracker("한국어로 대답해 주세요", "change_language", "ko"), {})
+    t = tracker("한국어로 대답해 주세요", "change_language", "ko")
+    events = await ActionChangeLanguage().run(dispatcher, t, {})
     assert SlotSet("language", "ko") in events and SlotSet("language_source", "explicit") in events
     assert dispatcher.messages[0]["text"] == CONTENT.text("ko", "ui.language_changed")
 

@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 
 from actions.content import load_content
-from actions.directory import (JST, contact_card, hours_text, match_department, match_office_area,
-                               open_now, tel_uri)
+from actions.directory import JST, contact_card, hours_text, match_department, match_office_area, open_now, tel_uri
 
 CONTENT = load_content()
 RCO = CONTENT.departments["counter_services"]          # weekdays 8:30-17:00, Wednesday until 19:00
@@ -38,7 +37,7 @@ def test_counter_open_now(when, expected):
 
 
 def test_time_zone_is_japan_time_whatever_the_server_clock():
-    utc = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.timezone.utc)  # 10:00 in Tokyo
+    utc = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)  # 10:00 in Tokyo
     assert open_now(RCO, utc) is True
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -25,12 +25,12 @@ MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 128
 
 
-def error(status: int, message: Text) -> HTTPResponse:
+def error(status: int, message: str) -> HTTPResponse:
     """A JSON error response."""
     return response.json({"error": message, "status": status}, status=status)
 
 
-def parse_body(request: Request) -> Tuple[Optional[Dict[Text, Any]], Optional[HTTPResponse]]:
+def parse_body(request: Request) -> Tuple[Optional[Dict[str, Any]], Optional[HTTPResponse]]:
     """The request's JSON object, or an error response."""
     try:
         body = json.loads(request.body or b"")
@@ -41,7 +41,7 @@ def parse_body(request: Request) -> Tuple[Optional[Dict[Text, Any]], Optional[HT
     return body, None
 
 
-def validate_message(body: Dict[Text, Any]) -> Optional[HTTPResponse]:
+def validate_message(body: Dict[str, Any]) -> Optional[HTTPResponse]:
     """An error response if the body's message, sender or metadata are unusable."""
     message = body.get("message")
     if message is None:
@@ -62,7 +62,7 @@ class ValidatingRestInput(RestInput):
     """Rasa's REST channel, answering bad input with a clear 4xx."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         """Same name, hence same URL, as Rasa's channel: /webhooks/rest/webhook."""
         return "rest"
 
@@ -92,7 +92,7 @@ class ValidatingRestInput(RestInput):
         return bp
 
 
-def _route_handler(bp: Blueprint, uri: Text) -> Callable:
+def _route_handler(bp: Blueprint, uri: str) -> Callable:
     for route in bp._future_routes:
         if route.uri == uri:
             return route.handler

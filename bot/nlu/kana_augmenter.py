@@ -12,7 +12,7 @@ With it the same test gives 84% (docs/nlu.md). At run time it does nothing.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -27,7 +27,7 @@ from bot.nlu import scripts
 logger = logging.getLogger(__name__)
 
 
-def to_hiragana(text: Text) -> Text:
+def to_hiragana(text: str) -> str:
     """Katakana → hiragana (ー and other symbols unchanged)."""
     return "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in text)
 
@@ -37,7 +37,7 @@ class JapaneseKanaAugmenter(GraphComponent):
     """Adds a kana-reading copy of each Japanese training example."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config."""
         return {
             # Separate words with spaces, as easy-Japanese writers do.
@@ -45,21 +45,21 @@ class JapaneseKanaAugmenter(GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Python packages this component imports."""
         return ["sudachipy", "sudachidict_core"]
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
         self._tokenizer = None
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "JapaneseKanaAugmenter":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> JapaneseKanaAugmenter:
         """Creates the component."""
         return cls(config)
 
-    def reading(self, text: Text) -> Text:
+    def reading(self, text: str) -> str:
         """The text spelled in hiragana (words with kanji replaced by their reading)."""
         if self._tokenizer is None:
             from sudachipy import Dictionary

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -84,7 +84,7 @@ class LanguageDetector(GraphComponent):
     """Tags each message with the language it is written in (entity ``detected_language``)."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config."""
         return {
             # Languages py3langid may choose from (ISO 639-1). Fewer candidates, fewer confusions.
@@ -97,11 +97,11 @@ class LanguageDetector(GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Python packages this component imports."""
         return ["py3langid"]
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._config = {**self.get_default_config(), **config}
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -112,11 +112,11 @@ class LanguageDetector(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
+    ) -> LanguageDetector:
         """Creates the component (loads py3langid's bundled model once)."""
         return cls(config)
 
@@ -143,7 +143,7 @@ class LanguageDetector(GraphComponent):
         return messages
 
     # ----------------------------------------------------------------------------------------
-    def detect(self, text: Text, metadata: Optional[Dict[Text, Any]] = None) -> Tuple[str, float, str]:
+    def detect(self, text: str, metadata: Optional[Dict[str, Any]] = None) -> Tuple[str, float, str]:
         """Returns (language code or "unknown", confidence, source)."""
         metadata = metadata or {}
         explicit = metadata.get("language")
@@ -156,7 +156,7 @@ class LanguageDetector(GraphComponent):
                 return hint, 0.5, "hint"
         return code, confidence, source
 
-    def detect_text(self, text: Text) -> Tuple[str, float, str]:
+    def detect_text(self, text: str) -> Tuple[str, float, str]:
         """Language of the text alone."""
         counts = scripts.script_counts(text or "")
         if not counts:
@@ -180,7 +180,7 @@ class LanguageDetector(GraphComponent):
             return self._classify(stripped, self._latin, default="unknown")
         return self._classify(text, None, default="unknown")
 
-    def _han(self, text: Text) -> Tuple[str, float, str]:
+    def _han(self, text: str) -> Tuple[str, float, str]:
         sides = [han_side(ch) for ch in text if scripts.char_script(ch) == scripts.HAN]
         ja = sides.count(1)
         zh = sides.count(-1)
@@ -190,7 +190,7 @@ class LanguageDetector(GraphComponent):
             return "zh", 0.9, "script"
         return self._classify(text, ["ja", "zh"], default="zh")
 
-    def _classify(self, text: Text, among: Optional[List[str]], default: str) -> Tuple[str, float, str]:
+    def _classify(self, text: str, among: Optional[List[str]], default: str) -> Tuple[str, float, str]:
         ranking = self._identifier.rank(text)
         if among:
             ranking = [(lang, p) for lang, p in ranking if lang in among]

@@ -14,10 +14,9 @@ does not restrict it. The Sudachi dictionary is built once per process, never pe
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 import regex
-
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -49,17 +48,17 @@ class MultilingualTokenizer(Tokenizer):
     """Tokenizes Japanese with SudachiPy, Chinese and Thai by character, the rest by words."""
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> Optional[List[str]]:
         """Every language: the tokenizer decides by script, not by config."""
         return None
 
     @staticmethod
-    def not_supported_languages() -> Optional[List[Text]]:
+    def not_supported_languages() -> Optional[List[str]]:
         """No language is excluded."""
         return None
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         """The component's default config."""
         return {
             # Flag to check whether to split intents (Rasa's Tokenizer base class option).
@@ -73,11 +72,11 @@ class MultilingualTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         """Python packages this component imports."""
         return ["sudachipy", "sudachidict_core", "regex"]
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__({**self.get_default_config(), **config})
         from sudachipy import SplitMode
 
@@ -86,21 +85,21 @@ class MultilingualTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "MultilingualTokenizer":
+    ) -> MultilingualTokenizer:
         """Creates the tokenizer (the Sudachi dictionary loads on first use)."""
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         """Tokenizes the text of the given attribute."""
         text = message.get(attribute) or ""
         return self.tokenize_text(text, self._is_japanese(message, text))
 
     @staticmethod
-    def _is_japanese(message: Message, text: Text) -> bool:
+    def _is_japanese(message: Message, text: str) -> bool:
         counts = scripts.script_counts(text)
         if counts.get(scripts.KANA):
             return True
@@ -111,7 +110,7 @@ class MultilingualTokenizer(Tokenizer):
                 return entity.get("value") in ("ja", "ja-easy")
         return False
 
-    def tokenize_text(self, text: Text, japanese: bool) -> List[Token]:
+    def tokenize_text(self, text: str, japanese: bool) -> List[Token]:
         """Tokens of one text; ``japanese`` selects Sudachi for its Han and kana runs."""
         tokens: List[Token] = []
         other_start: Optional[int] = None  # start of a stretch of word-based scripts
@@ -147,17 +146,17 @@ class MultilingualTokenizer(Tokenizer):
         return merged
 
     @staticmethod
-    def _words(text: Text, start: int, end: int) -> List[Token]:
+    def _words(text: str, start: int, end: int) -> List[Token]:
         return [Token(m.group(), m.start()) for m in WORD.finditer(text, start, end)]
 
     @staticmethod
-    def _characters(text: Text, start: int, end: int) -> List[Token]:
+    def _characters(text: str, start: int, end: int) -> List[Token]:
         tokens: List[Token] = []
         for m in regex.finditer(r"\X", text[start:end]):  # grapheme clusters
             tokens.append(Token(m.group(), start + m.start()))
         return tokens
 
-    def _sudachi(self, text: Text) -> List[Token]:
+    def _sudachi(self, text: str) -> List[Token]:
         """Sudachi morphemes of the Japanese spans (Han/kana runs and what lies between them)."""
         tokens: List[Token] = []
         runs = [(s, b, e) for s, b, e in scripts.script_runs(text) if s in (scripts.HAN, scripts.KANA)]

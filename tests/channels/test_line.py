@@ -22,7 +22,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.channels.fake_line import FakeLineAPI, utf16_units
 from rasa.core.channels.channel import UserMessage
 from rasa.core.run import configure_app
 from rasa.core.utils import list_routes
@@ -44,6 +43,7 @@ from bot.channels.line import (
     truncate,
     utf16_len,
 )
+from tests.channels.fake_line import FakeLineAPI, utf16_units
 
 SECRET = "8c2f5b0e9d1a4c7f6e3b2a1d0c9f8e7d"
 TOKEN = "fake-channel-access-token"
