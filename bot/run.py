@@ -48,6 +48,7 @@ def environment() -> Dict[str, str]:
     (REPO / ".state").mkdir(exist_ok=True)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bot/nlu/e5_featurizer.py
     return env
 
 
