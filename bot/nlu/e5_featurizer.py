@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 _MODEL = None
 _MODEL_LOCK = threading.Lock()
+# The repository's .cache/e5 (git-ignored), wherever training runs from.
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent.parent / ".cache" / "e5"
 
 
 def e5_model():
@@ -120,7 +122,7 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             "cache_size": 20000,
             # Characters embedded at most (e5 reads 512 tokens; a question is far shorter).
             "max_chars": 1000,
-            # Where training embeddings are cached on disk (None: E5_CACHE_DIR or .cache/e5).
+            # Where training embeddings are cached on disk (None: E5_CACHE_DIR or the repo's .cache/e5).
             "cache_dir": None,
         }
 
@@ -182,7 +184,7 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             )
 
     def _disk_cache_path(self) -> Path:
-        root = self._config["cache_dir"] or os.environ.get("E5_CACHE_DIR") or ".cache/e5"
+        root = self._config["cache_dir"] or os.environ.get("E5_CACHE_DIR") or DEFAULT_CACHE_DIR
         return Path(root) / f"{self._config['prefix']}-{self._config['max_chars']}.npz"
 
     def _load_disk_cache(self) -> Dict[str, np.ndarray]:
