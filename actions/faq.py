@@ -17,11 +17,14 @@ logger = logging.getLogger(__name__)
 
 FAQ_PREFIX = "faq_"
 MAX_MESSAGE_CHARS = 2000
+# "Did this help?" as two quick replies after every answer; 👎 is what staff review (bot.staff unanswered).
+FEEDBACK_BUTTONS = [{"title": "👍", "payload": "/feedback_helpful"},
+                    {"title": "👎", "payload": "/feedback_not_helpful"}]
 
 
 class ActionAnswerFaq(AssistantAction):
     """Answers the FAQ topic of the latest message in the resident's language, then the contact card
-    of the responsible department and up to three related topics as quick replies."""
+    of the responsible department, up to three related topics and 👍/👎 as quick replies."""
 
     def name(self) -> str:
         """Action name."""
@@ -50,8 +53,7 @@ class ActionAnswerFaq(AssistantAction):
         else:
             self.send_card(dispatcher, contact_card(topic.contact, content, lang))
         buttons = self.topic_buttons(content, list(topic.related), lang)
-        if buttons:
-            self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons)
+        self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons + FEEDBACK_BUTTONS)
         return [*language.events, SlotSet("last_topic", topic_id)]
 
 

@@ -48,7 +48,8 @@ async def test_faq_answer_in_the_detected_language_with_card_and_related_topics(
     assert card["phones"][0]["tel"] == "tel:+81335782574"
     related = dispatcher.messages[-1]
     assert [b["payload"] for b in related["buttons"]] == ["/faq_nhi_premium", "/faq_national_pension",
-                                                          "/faq_health_checkup"]
+                                                          "/faq_health_checkup", "/feedback_helpful",
+                                                          "/feedback_not_helpful"]
     assert all(len(b["title"]) <= 20 for b in related["buttons"])
     assert SlotSet("language", lang) in events and SlotSet("last_topic", "nhi_enrollment") in events
 
