@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction, user_text
-from actions.directory import contact_card, match_department
+from actions.directory import closest_department, contact_card, match_department
 from actions.faq import FAQ_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 
 class ActionDepartmentContact(AssistantAction):
     """ "What is the number of the nursery section / where is the health center": the card of the
-    department the message names (names and aliases in all languages), or of the department
-    responsible for the topic the question is closest to."""
+    department the message names (names and aliases in all languages), else the one whose name is
+    clearly closest in meaning, else the department responsible for the closest FAQ topic."""
 
     def name(self) -> str:
         """Action name."""
@@ -31,7 +31,8 @@ class ActionDepartmentContact(AssistantAction):
         content = self.content()
         language = self.language(tracker)
         lang = language.code
-        key = match_department(user_text(tracker), content) or self.from_ranking(tracker)
+        text = user_text(tracker)
+        key = match_department(text, content) or closest_department(text, content) or self.from_ranking(tracker)
         self.outside_note(dispatcher, language)
         if key is None:
             self.say(dispatcher, content.text(lang, "ui.department_unknown"))

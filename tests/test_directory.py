@@ -109,6 +109,19 @@ def test_department_names_in_any_language(text, key):
     assert match_department(text, CONTENT) == key
 
 
+@pytest.mark.parametrize("text,key", [
+    ("Số điện thoại của phòng giáo dục là gì?", "school_affairs"),   # no literal name: closest in meaning
+    ("教育委員会の電話番号は？", "school_affairs"),
+    ("보육 담당 부서 전화번호 알려주세요", "childcare_support"),
+    ("where is the health center", None),                             # three sections are equally close
+    ("what's the number of the ward office garbage people", None),   # nothing clearly closest: ask
+])
+def test_department_closest_in_meaning(text, key):
+    from actions.directory import closest_department
+
+    assert closest_department(text, CONTENT) == key
+
+
 @pytest.mark.parametrize("text,office", [
     ("I live in Odaiba, which office is mine?", "shibaura_konan"),
     ("お台場に住んでいます", "shibaura_konan"),
