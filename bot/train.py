@@ -52,7 +52,7 @@ def train(root: Path = REPO, config: str = "config.yml", out: Optional[Path] = N
     model = out / f"{name}.tar.gz"
     # One training at a time per models dir: a second caller (another terminal, a test session)
     # waits for the first and then reuses its model instead of training the same thing again.
-    with open(out / ".train.lock", "w") as lock:
+    with open(out / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if model.exists():
             if not quiet:

@@ -68,9 +68,48 @@ class Assistant:
         return reply
 
 
+LINE_SECRET = "test-line-channel-secret"
+LINE_TOKEN = "test-line-access-token"
+
+
+class BackgroundFakeLine:
+    """The fake LINE API (tests/channels/fake_line.py) served from a background thread's event loop,
+    so that a real assistant in another process can call it during synchronous tests."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        from tests.channels.fake_line import FakeLineAPI
+
+        self.api = FakeLineAPI(LINE_TOKEN)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.base_url = asyncio.run_coroutine_threadsafe(self.api.start(), self.loop).result(10)
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.api.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
 @pytest.fixture(scope="session")
-def running_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """The real assistant on free ports with its own SQLite tracker store; stopped after the session."""
+def fake_line() -> Iterator[BackgroundFakeLine]:
+    """A fake LINE API the running assistant's LINE channel talks to."""
+    fake = BackgroundFakeLine()
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
+@pytest.fixture(scope="session")
+def running_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFactory,
+                      fake_line: BackgroundFakeLine) -> Iterator[Assistant]:
+    """The real assistant on free ports with its own SQLite tracker store, every channel on (LINE
+    pointed at the fake LINE API); stopped after the session."""
     from bot.run import environment, start, stop, wait_ready
 
     state = tmp_path_factory.mktemp("assistant")
@@ -82,8 +121,9 @@ def running_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFact
         "TRACKER_DB": str(state / "tracker.db"),
         "WEB_SESSION_SECRET": "test-secret-not-for-production",
     })
-    for key in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "RASA_AUTH_TOKEN"):
-        env.pop(key, None)
+    env.update({"LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+                "LINE_API_BASE_URL": fake_line.base_url})
+    env.pop("RASA_AUTH_TOKEN", None)
     procs = start(trained_model, env, log_dir=state / "logs")
     try:
         dead = wait_ready(procs, env, timeout=240)
