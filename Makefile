@@ -12,7 +12,7 @@ QUESTIONS ?= tests/data/dev_questions.yaml
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install run train test lint validate pytest test-stories browser eval bench lock clean
+.PHONY: help install run train test lint validate pytest test-stories browser eval bench lock clean staff-user
 
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ test-stories: install  ## Run the conversation tests (tests/test_*.yml) against 
 	  --fail-on-prediction-errors --out results/stories
 
 test: install browser lint validate pytest test-stories  ## Install and run the whole test suite
+
+staff-user: install  ## Create a log-in for the staff admin page: make staff-user NAME=sato
+	$(BIN)/python -m bot.staff add-user $(NAME)
 
 eval: install  ## NLU evaluation on a questions file: make eval QUESTIONS=path/to/questions.yml
 	$(BIN)/python -m bench.eval_nlu $(QUESTIONS)

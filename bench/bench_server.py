@@ -80,7 +80,7 @@ def fresh_clone() -> None:
         clone = Path(tmp) / "clone"
         started = time.time()
         subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-        env = dict(os.environ, PORT=str(free_port()), ACTION_PORT=str(free_port()))
+        env = dict(os.environ, PORT=str(free_port()), ACTION_PORT=str(free_port()), ADMIN_PORT=str(free_port()))
         env.pop("VIRTUAL_ENV", None)
         proc = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -114,7 +114,8 @@ def main() -> int:
     model = train(quiet=True)
     env = environment()
     state = Path(tempfile.mkdtemp())
-    env.update({"PORT": str(free_port()), "ACTION_PORT": str(free_port()), "TRACKER_DB": str(state / "t.db")})
+    env.update({"PORT": str(free_port()), "ACTION_PORT": str(free_port()), "ADMIN_PORT": str(free_port()),
+                "TRACKER_DB": str(state / "t.db")})
     started = time.time()
     procs = start(model, env, log_dir=state)
     try:

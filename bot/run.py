@@ -1,4 +1,4 @@
-"""Run the assistant in the foreground: the action server and the Rasa server, supervised.
+"""Run the assistant in the foreground: the action server, the Rasa server and the staff admin page, supervised.
 
     python -m bot.run [--model PATH]
 
@@ -24,6 +24,7 @@ from bot.train import REPO, train
 DEFAULTS = {
     "PORT": "5005",
     "ACTION_PORT": "5055",
+    "ADMIN_PORT": "5056",
     "HOST": "127.0.0.1",
     "TRACKER_DB": ".state/tracker.db",
     "CORS_ORIGINS": "*",
@@ -60,7 +61,9 @@ def commands(model: Path, env: Dict[str, str]) -> Dict[str, List[str]]:
     if env.get("RASA_AUTH_TOKEN"):
         rasa += ["--auth-token", env["RASA_AUTH_TOKEN"]]
     actions = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", env["ACTION_PORT"]]
-    return {"action server": actions, "Rasa server": rasa}
+    from bot.staff.web import command as admin_command
+
+    return {"action server": actions, "Rasa server": rasa, "admin page": admin_command(env)}
 
 
 def _ready(url: str) -> bool:
@@ -87,8 +90,11 @@ def start(model: Path, env: Dict[str, str], log_dir: Optional[Path] = None) -> D
 def wait_ready(procs: Dict[str, subprocess.Popen], env: Dict[str, str], timeout: float = 300) -> Optional[str]:
     """Waits until both servers answer; returns the name of a process that died instead, or None."""
     host = "127.0.0.1" if env["HOST"] in ("0.0.0.0", "::") else env["HOST"]
+    from bot.staff.web import health_url
+
     checks = {"action server": f"http://{host}:{env['ACTION_PORT']}/health",
-              "Rasa server": f"http://{host}:{env['PORT']}/"}
+              "Rasa server": f"http://{host}:{env['PORT']}/",
+              "admin page": health_url(env)}
     deadline = time.time() + timeout
     pending = dict(checks)
     while pending and time.time() < deadline:
@@ -144,7 +150,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         base = f"http://localhost:{env['PORT']}"
         print(f"\n✓ Minato assistant ready: {base}/webhooks/web/  "
-              f"(REST API: {base}/webhooks/rest/webhook, actions on port {env['ACTION_PORT']}; Ctrl-C stops)",
+              f"(REST API: {base}/webhooks/rest/webhook, staff admin page: http://localhost:{env['ADMIN_PORT']}/, "
+              f"actions on port {env['ACTION_PORT']}; Ctrl-C stops)",
               flush=True)
         while True:
             for name, proc in procs.items():

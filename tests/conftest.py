@@ -117,6 +117,7 @@ def running_assistant(trained_model: Path, tmp_path_factory: pytest.TempPathFact
     env.update({
         "PORT": str(free_port()),
         "ACTION_PORT": str(free_port()),
+        "ADMIN_PORT": str(free_port()),
         "HOST": "127.0.0.1",
         "TRACKER_DB": str(state / "tracker.db"),
         "WEB_SESSION_SECRET": "test-secret-not-for-production",
