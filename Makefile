@@ -46,7 +46,9 @@ browser:  ## Install Debian's Chromium and CJK/Devanagari/Thai fonts for the bro
 	  else echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser tests" >&2; exit 1; fi; }
 
 pytest: install browser  ## Run the pytest suite (trains a model once, cached in models/)
-	$(BIN)/python -m pytest
+	@# Real-browser tests run in their own process: Playwright's sync API owns the main thread's event loop.
+	$(BIN)/python -m pytest --ignore=tests/browser --ignore=tests/staff/test_browser.py
+	$(BIN)/python -m pytest tests/browser tests/staff/test_browser.py
 
 test-stories: install  ## Run the conversation tests (tests/test_*.yml) against the trained model
 	$(BIN)/rasa test core --stories tests/ --model $$($(BIN)/python -m bot.train) \

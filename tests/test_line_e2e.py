@@ -37,7 +37,7 @@ def wait_for_delivery(fake, before: int, timeout: float = 30.0) -> list:
 
 @pytest.mark.parametrize("lang,text,topic", [
     ("ja", "国民健康保険に入りたいです。どうすればいいですか", "nhi_enrollment"),
-    ("ne", "फोहोर कसरी छुट्याउने? प्लास्टिक कुन दिन फाल्ने?", "garbage_sorting"),
+    ("ne", "घरको फोहोर कसरी छुट्याउने? प्लास्टिक र बोतल कुन प्रकारमा पर्छ?", "garbage_sorting"),
 ])
 def test_a_question_on_line_gets_the_answer_and_a_flex_card(running_assistant, fake_line, lang, text, topic):
     before = len(fake_line.api.delivered())

@@ -260,14 +260,16 @@ def host_site() -> Iterator[HostSite]:
     site.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+# until it stops, and every async test that runs after it in the same process would then fail.
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this venv")
     with sync_api.sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Any) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: `apt-get update && apt-get install -y chromium`")
