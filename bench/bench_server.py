@@ -132,8 +132,9 @@ def main() -> int:
         rest = [post(f"{base}/webhooks/rest/webhook", {"sender": f"bench-{i % 20}", "message": t})
                 for i, t in enumerate(texts)]
         print(summary("REST webhook (full turn: NLU + rules + action server)", rest))
-        parse = [post(f"{base}/model/parse", {"text": t}) for t in texts]
-        print(summary("/model/parse", parse))
+        # texts the server has not seen (the run-time embedding cache would otherwise answer)
+        parse = [post(f"{base}/model/parse", {"text": f"{t} #{i}"}) for i, t in enumerate(texts)]
+        print(summary("/model/parse (texts not seen before, no cache hit)", parse))
         for name, proc in procs.items():
             print(f"RSS after {len(texts)} questions, {name}: {rss_mb(proc.pid):.0f} MB")
     finally:
