@@ -2,7 +2,8 @@
 
 Order of precedence (docs/architecture.md): an explicit choice (the widget's picker sends metadata
 ``language``; "can you answer in Korean?") persists in the ``language`` slot and wins; otherwise the
-language the message is written in (entity ``detected_language`` from the NLU pipeline); otherwise
+language the message is written in (entity ``detected_language`` from the NLU pipeline; a message of
+one or two words identified only statistically does not switch a conversation's language); otherwise
 the conversation's language so far; otherwise a channel hint (LINE profile, browser); otherwise
 English. Easy Japanese is only ever chosen, never detected. A message in a language outside the ten
 is answered in English with one line listing the languages offered.
@@ -91,6 +92,11 @@ def detected(tracker: Tracker) -> Dict[str, Any]:
     return {}
 
 
+def is_short(text: str) -> bool:
+    """Too short for a statistical guess to overrule the conversation's language ("obrigado!", "ok thanks")."""
+    return len((text or "").split()) < 3 and sum(ch.isalpha() for ch in text or "") < 15
+
+
 def resolve(tracker: Tracker) -> Language:
     """The answer language for the latest message (see the module docstring)."""
     metadata = tracker.latest_message.get("metadata") or {}
@@ -105,6 +111,9 @@ def resolve(tracker: Tracker) -> Language:
         return Language(slot)
     entity = detected(tracker)
     code = entity.get("value")
+    if (entity.get("source") == "model" and slot in ANSWER_LANGUAGES and code != slot
+            and is_short(tracker.latest_message.get("text") or "")):
+        return Language(slot)  # one word identified only statistically does not switch the conversation
     if entity.get("source") in ("script", "model") and code:
         if code in ANSWER_LANGUAGES:
             events = [] if slot == code else [SlotSet("language", code), SlotSet("language_source", "detected")]

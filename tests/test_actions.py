@@ -74,6 +74,19 @@ async def test_short_text_keeps_the_conversation_language(dispatcher):
     assert dispatcher.messages[0]["text"] == CONTENT.text("vi", "ui.thanks")
 
 
+async def test_one_word_does_not_switch_the_conversation_language(dispatcher):
+    t = tracker("obrigado!", "thanks", "es", slots={"language": "pt", "language_source": "detected"})
+    await ActionSmallTalk().run(dispatcher, t, {})
+    assert dispatcher.messages[0]["text"] == CONTENT.text("pt", "ui.thanks")
+
+
+async def test_a_full_sentence_in_another_language_switches_it(dispatcher):
+    t = tracker("¿Cómo pago el seguro nacional de salud?", "faq_nhi_premium", "es",
+                slots={"language": "pt", "language_source": "detected"})
+    await ActionAnswerFaq().run(dispatcher, t, {})
+    assert dispatcher.messages[0]["text"] == CONTENT.answer("nhi_premium", "es").text
+
+
 async def test_unoffered_language_gets_english_and_the_list(dispatcher):
     await ActionAnswerFaq().run(dispatcher, tracker("Comment...", "faq_nhi_enrollment", "fr"), {})
     first = dispatcher.messages[0]["text"]
