@@ -29,7 +29,7 @@ $(STAMP): $(LOCK)
 train: install  ## Train the model if data, config or components changed (else reuse it)
 	$(BIN)/python -m bot.train
 
-run: install  ## Install, train if needed, and start the assistant (http://localhost:$${PORT:-5005}/webhooks/web/)
+run: install  ## Install, train if needed, and start the assistant (http://localhost:5005/webhooks/web/, PORT to change)
 	$(BIN)/python -m bot.run
 
 lint: install  ## Lint the code (ruff)
