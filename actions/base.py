@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -32,6 +32,11 @@ class AssistantAction(Action, ABC):
     def language(tracker: Tracker) -> lang_mod.Language:
         """The language to answer the latest message in."""
         return lang_mod.resolve(tracker)
+
+    def begin(self, tracker: Tracker) -> Tuple[Content, lang_mod.Language, str]:
+        """What every reply starts from: the content, the answer language, and its code."""
+        language = self.language(tracker)
+        return self.content(), language, language.code
 
     @staticmethod
     def say(dispatcher: CollectingDispatcher, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -10,10 +10,27 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction, user_text
+from actions.content import Content
 from actions.directory import closest_department, contact_card, match_department
 from actions.faq import FAQ_PREFIX
 
 logger = logging.getLogger(__name__)
+
+
+def resolve_department(text: str, ranking: List[Dict[str, Any]], content: Content) -> Optional[str]:
+    """The department a contact question is about: a name or alias it contains (any language), else
+    the department whose name is clearly closest in meaning, else the contact of the best-ranked FAQ
+    topic if the classifier gave it some weight. The evaluation (bench/eval_nlu.py) calls this too."""
+    key = match_department(text, content) or closest_department(text, content)
+    if key:
+        return key
+    for item in ranking:
+        name = item.get("name") or ""
+        if name.startswith(FAQ_PREFIX) and (item.get("confidence") or 0) >= 0.05:
+            topic = content.topics.get(name[len(FAQ_PREFIX):])
+            if topic is not None:
+                return topic.contact
+    return None
 
 
 class ActionDepartmentContact(AssistantAction):
@@ -28,28 +45,14 @@ class ActionDepartmentContact(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         """Sends the department's contact card, or asks which department is meant."""
-        content = self.content()
-        language = self.language(tracker)
-        lang = language.code
-        text = user_text(tracker)
-        key = match_department(text, content) or closest_department(text, content) or self.from_ranking(tracker)
+        content, language, lang = self.begin(tracker)
+        key = resolve_department(user_text(tracker), tracker.latest_message.get("intent_ranking") or [], content)
         self.outside_note(dispatcher, language)
         if key is None:
             self.say(dispatcher, content.text(lang, "ui.department_unknown"))
             return language.events
         self.send_card(dispatcher, contact_card(key, content, lang))
         return language.events
-
-    def from_ranking(self, tracker: Tracker) -> Optional[str]:
-        """The contact of the best-ranked FAQ topic, if the classifier gave it some weight."""
-        content = self.content()
-        for item in tracker.latest_message.get("intent_ranking") or []:
-            name = item.get("name") or ""
-            if name.startswith(FAQ_PREFIX) and (item.get("confidence") or 0) >= 0.05:
-                topic = content.topics.get(name[len(FAQ_PREFIX):])
-                if topic is not None:
-                    return topic.contact
-        return None
 
 
 class ActionHumanHandoff(AssistantAction):
@@ -62,9 +65,7 @@ class ActionHumanHandoff(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         """Sends the two cards."""
-        content = self.content()
-        language = self.language(tracker)
-        lang = language.code
+        content, language, lang = self.begin(tracker)
         self.outside_note(dispatcher, language)
         self.say(dispatcher, content.text(lang, "ui.handoff"))
         for key in ("international", "minato_call"):

@@ -39,9 +39,7 @@ class ActionSmallTalk(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         """Sends the reply for the latest intent."""
-        content = self.content()
-        language = self.language(tracker)
-        lang = language.code
+        content, language, lang = self.begin(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         self.outside_note(dispatcher, language)
         text = content.text(lang, REPLIES.get(intent, "ui.fallback_none"))

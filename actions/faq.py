@@ -33,9 +33,7 @@ class ActionAnswerFaq(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         """Sends answer, contact card and related topics."""
-        content = self.content()
-        language = self.language(tracker)
-        lang = language.code
+        content, language, lang = self.begin(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         topic_id = intent[len(FAQ_PREFIX):] if intent.startswith(FAQ_PREFIX) else ""
         topic = content.topics.get(topic_id)
@@ -68,9 +66,7 @@ class ActionFallbackCandidates(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         """Sends candidates (or a request to rephrase) and the consultation desk's card."""
-        content = self.content()
-        language = self.language(tracker)
-        lang = language.code
+        content, language, lang = self.begin(tracker)
         text = user_text(tracker)
         if not has_words(text):
             self.say(dispatcher, content.text(lang, "ui.empty_message"))

@@ -34,9 +34,7 @@ class ActionFeedback(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         """Sends the thanks (and, after "not helpful", the consultation desk's card)."""
-        content = self.content()
-        language = self.language(tracker)
-        lang = language.code
+        content, language, lang = self.begin(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
         logger.info("feedback %s on topic %s", intent, tracker.get_slot("last_topic"))
         self.say(dispatcher, content.text(lang, "ui.feedback_thanks"))

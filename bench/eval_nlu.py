@@ -49,21 +49,11 @@ def predicted_label(parse: Dict[str, Any]) -> str:
 
 
 def department_of(parse: Dict[str, Any]) -> Optional[str]:
-    """The department the assistant would give a card for (the action's own matching)."""
+    """The department the assistant would give a card for: the action's own resolution."""
+    from actions.contacts import resolve_department
     from actions.content import get_content
-    from actions.directory import match_department
 
-    content = get_content()
-    key = match_department(parse.get("text") or "", content)
-    if key:
-        return key
-    for item in parse.get("intent_ranking") or []:
-        name = item.get("name") or ""
-        if name.startswith("faq_") and (item.get("confidence") or 0) >= 0.05:
-            topic = content.topics.get(name[4:])
-            if topic:
-                return topic.contact
-    return None
+    return resolve_department(parse.get("text") or "", parse.get("intent_ranking") or [], get_content())
 
 
 def score(items: List[Dict[str, Any]], parses: List[Dict[str, Any]]) -> Dict[str, Any]:
