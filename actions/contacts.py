@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import AssistantAction, user_text
 from actions.content import Content
 from actions.directory import closest_department, contact_card, match_department
-from actions.faq import FAQ_PREFIX
+from actions.faq import FAQ_PREFIX, ActionFallbackCandidates
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,10 @@ class ActionDepartmentContact(AssistantAction):
             self.say(dispatcher, content.text(lang, "ui.department_unknown"))
             return language.events
         self.send_card(dispatcher, contact_card(key, content, lang))
+        # A "how do I ..." question can read like a contact question; the closest topics are one tap away.
+        buttons = self.topic_buttons(content, ActionFallbackCandidates.candidates(tracker), lang)
+        if buttons:
+            self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons)
         return language.events
 
 

@@ -134,6 +134,16 @@ async def test_department_contact_from_the_closest_topic(dispatcher):
     assert card_of(dispatcher)["department"] == "sanitation"
 
 
+async def test_department_card_offers_the_closest_topics(dispatcher):
+    ranking = [{"name": "ask_department_contact", "confidence": 0.86},
+               {"name": "faq_nhi_enrollment", "confidence": 0.08}]
+    t = tracker("Bagaimana cara daftar asuransi kesehatan nasional?", "ask_department_contact", "id",
+                ranking=ranking)
+    await ActionDepartmentContact().run(dispatcher, t, {})
+    assert card_of(dispatcher)["department"] == "nhi_pension"
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == ["/faq_nhi_enrollment"]
+
+
 async def test_handoff_gives_the_desk_and_minato_call_with_languages(dispatcher):
     await ActionHumanHandoff().run(dispatcher, tracker("人と話したい", "human_handoff", "ja"), {})
     cards = [m["custom"] for m in dispatcher.messages if m.get("custom")]
