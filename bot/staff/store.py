@@ -226,7 +226,7 @@ class Transaction:
         from rasa.shared.nlu.training_data.loading import load_data
         from rasa.shared.nlu.training_data.training_data import TrainingData
 
-        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)?", lang or ""):
+        if not re.fullmatch(r"[a-z]{2}(-[A-Za-z]+)?", lang or ""):  # ja-easy, zh-Hant
             raise StaffError(f"unknown language {lang!r}")
         path = self.root / "data" / "nlu" / lang / f"{name}.yml"
         if path not in self._nlu:

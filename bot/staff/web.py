@@ -50,7 +50,7 @@ JST = dt.timezone(dt.timedelta(hours=9))
 LANG_NAMES = {"en": "English", "ja": "日本語", "ja-easy": "やさしい日本語", "zh": "中文", "ko": "한국어",
               "vi": "Tiếng Việt", "ne": "नेपाली", "tl": "Tagalog", "pt": "Português", "es": "Español"}
 TOPIC_RE = r"[a-z][a-z0-9_]{0,39}"
-LANG_RE = r"[a-z]{2}(?:-[a-z]+)?"
+LANG_RE = r"[a-z]{2}(?:-[A-Za-z]+)?"  # ja-easy, zh-Hant
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
