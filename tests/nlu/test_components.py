@@ -12,6 +12,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.char_tfidf_featurizer import CharTfidfFeaturizer
 from bot.nlu.e5_featurizer import E5Featurizer
 from bot.nlu.kana_augmenter import JapaneseKanaAugmenter
 from bot.nlu.language_detector import LanguageDetector, han_side
@@ -151,6 +152,46 @@ def test_huge_text_is_bounded(storage, context):
     featurizer = create(E5Featurizer, {}, storage, context)
     [message] = featurizer.process([Message(data={TEXT: "あ" * 100_000})])
     assert message.get_dense_features(TEXT)[1].features.shape == (1, 384)
+
+
+# --- character n-gram TF-IDF ---------------------------------------------------------------
+TFIDF_TEXTS = ["転出届はどこで出しますか", "転入届はどこで出しますか", "how do I file the tenshutsu todoke",
+               "how do I file the tennyu todoke", "where is the embassy", "garbage days in Azabu"]
+
+
+def test_char_tfidf_vectors_have_the_configured_length_and_survive_a_reload(storage, context):
+    featurizer = create(CharTfidfFeaturizer, {"weight": 2.0, "min_df": 1}, storage, context)
+    data = TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in TFIDF_TEXTS])
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    assert featurizer.vocabulary_size > 20
+    rows = [m.get_sparse_features(TEXT)[1].features for m in data.training_examples]
+    assert all(r.shape == (1, featurizer.vocabulary_size) for r in rows)
+    assert all(np.isclose(np.sqrt(r.multiply(r).sum()), 2.0) for r in rows)
+    # the word that tells moving out from moving in weighs more than the words they share
+    out_, in_ = (rows[2].toarray().ravel(), rows[3].toarray().ravel())
+    assert out_ @ in_ / 4.0 < 0.95
+    loaded = CharTfidfFeaturizer.load({**CharTfidfFeaturizer.get_default_config(), "weight": 2.0, "min_df": 1},
+                                      storage, Resource("CharTfidfFeaturizer"), context)
+    [again] = loaded.process([Message(data={TEXT: TFIDF_TEXTS[2]})])
+    assert np.allclose(again.get_sparse_features(TEXT)[1].features.toarray(), rows[2].toarray())
+
+
+@pytest.mark.parametrize("text", ["", "🙂🙂", "ꦲꦏ꧀ꦱꦫ", "x" * 100_000, "<script>alert(1)</script>"])
+def test_char_tfidf_never_fails_on_odd_text(storage, context, text):
+    featurizer = create(CharTfidfFeaturizer, {}, storage, context)
+    featurizer.train(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in TFIDF_TEXTS]))
+    [message] = featurizer.process([Message(data={TEXT: text})])
+    row = message.get_sparse_features(TEXT)[1].features
+    assert row.shape == (1, featurizer.vocabulary_size)
+    assert np.sqrt(row.multiply(row).sum()) <= 1.0 + 1e-5   # unknown n-grams: a zero vector, not an error
+
+
+def test_char_tfidf_untrained_loads_and_adds_nothing(storage, context):
+    loaded = CharTfidfFeaturizer.load(CharTfidfFeaturizer.get_default_config(), storage,
+                                      Resource("never-trained"), context)
+    [message] = loaded.process([Message(data={TEXT: "hello"})])
+    assert message.get_sparse_features(TEXT) == (None, None)
 
 
 # --- kana augmenter, message guard ----------------------------------------------------------
