@@ -143,3 +143,23 @@ def test_no_example_belongs_to_two_intents():
                     clashes.append((text, seen[key], intent))
                 seen[key] = intent
     assert not clashes, clashes[:10]
+
+
+@pytest.mark.parametrize("name", ["dev_questions.yaml", "holdout_questions.yaml"])
+def test_evaluation_questions_are_not_training_examples(name):
+    trained = {text.casefold() for per_lang in EXAMPLES.values() for texts in per_lang.values() for text in texts}
+    questions = yaml.safe_load((REPO / "tests" / "data" / name).read_text(encoding="utf-8"))
+    leaked = [q["text"] for q in questions if q["text"].casefold() in trained]
+    assert not leaked, f"{name}: {len(leaked)} questions are also training examples, e.g. {leaked[:3]}"
+
+
+def test_no_example_is_written_twice_in_a_language():
+    """The staff sheet rejects a duplicate row, so the data must not contain any."""
+    seen, repeats = defaultdict(set), []
+    for langs in EXAMPLES.values():
+        for lang, texts in langs.items():
+            for text in texts:
+                if text.casefold() in seen[lang]:
+                    repeats.append((lang, text))
+                seen[lang].add(text.casefold())
+    assert not repeats, repeats[:10]
