@@ -11,10 +11,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import AssistantAction, user_text
 from actions.content import Content
-from actions.directory import closest_department, contact_card, match_department
+from actions.directory import closest_department, contact_card, match_department, warm_up_in_background
 from actions.faq import FAQ_PREFIX, ActionFallbackCandidates
 
 logger = logging.getLogger(__name__)
+
+warm_up_in_background()  # the action server imports this module when it starts
 
 
 def resolve_department(text: str, ranking: List[Dict[str, Any]], content: Content) -> Optional[str]:

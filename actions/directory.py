@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import logging
 import re
+import threading
 import unicodedata
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -332,6 +333,7 @@ def office_card(key: str, content: Content, lang: str, now: Optional[dt.datetime
 # When no name matches literally ("phòng giáo dục" for the School Affairs Section): compare the
 # question with every department's names in all languages, with the same multilingual e5 model
 # the NLU uses, and take a department only when it clearly wins.
+_NAME_VECTORS_LOCK = threading.Lock()
 _NAME_VECTORS: Dict[int, Tuple[List[str], Any]] = {}
 _E5 = None
 
@@ -349,6 +351,11 @@ def _e5():
 
 
 def _name_vectors(content: Content) -> Tuple[List[str], Any]:
+    with _NAME_VECTORS_LOCK:  # the warm-up thread and a request must not both embed
+        return _name_vectors_locked(content)
+
+
+def _name_vectors_locked(content: Content) -> Tuple[List[str], Any]:
     cached = _NAME_VECTORS.get(id(content))
     if cached is None:
         import numpy as np
@@ -367,6 +374,25 @@ def _name_vectors(content: Content) -> Tuple[List[str], Any]:
         _NAME_VECTORS.clear()
         _NAME_VECTORS[id(content)] = cached
     return cached
+
+
+def warm_up_in_background() -> None:
+    """Embeds the department names in a daemon thread, so the first resident whose contact question
+    needs the meaning-based look-up does not wait seconds for it (ACTIONS_WARM_UP=0 turns it off)."""
+    import os
+
+    if os.environ.get("ACTIONS_WARM_UP", "1") == "0":
+        return
+
+    def run() -> None:
+        from actions.content import get_content
+
+        try:
+            _name_vectors(get_content())
+        except Exception:  # a failed warm-up only means the first look-up is slower
+            logger.exception("warming up the department names failed")
+
+    threading.Thread(target=run, name="warm-up-departments", daemon=True).start()
 
 
 def closest_department(text: str, content: Content, min_score: float = 0.85, margin: float = 0.02) -> Optional[str]:

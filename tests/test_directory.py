@@ -131,3 +131,24 @@ def test_department_closest_in_meaning(text, key):
 ])
 def test_regional_office_by_area(text, office):
     assert match_office_area(text, CONTENT) == office
+
+
+def test_department_names_are_embedded_at_start_not_at_the_first_question(monkeypatch):
+    import threading
+
+    import actions.directory as directory
+    from actions.content import get_content
+
+    def warm_threads():
+        return [t for t in threading.enumerate() if t.name == "warm-up-departments"]
+
+    monkeypatch.setattr(directory, "_NAME_VECTORS", {})
+    monkeypatch.setenv("ACTIONS_WARM_UP", "0")
+    directory.warm_up_in_background()
+    assert not warm_threads() and directory._NAME_VECTORS == {}
+    monkeypatch.setenv("ACTIONS_WARM_UP", "1")
+    directory.warm_up_in_background()
+    for thread in warm_threads():
+        thread.join(timeout=120)
+    keys, vectors = directory._NAME_VECTORS[id(get_content())]
+    assert len(keys) == len(vectors) > 50 and "school_affairs" in keys
