@@ -5,10 +5,13 @@ message, bot messages collected with ``CollectingOutputChannel`` and returned as
 list. What it adds, and why:
 
 * **Server-issued, signed sessions.** ``POST /webhooks/web/session`` returns a token
-  ``v1.<session id>.<HMAC-SHA256 signature>``. The session id is random and becomes the
-  Rasa ``sender_id``; a client can neither choose one nor forge the signature of someone
-  else's, so a conversation cannot be hijacked (see STYLE.md, "Trusting client-supplied
-  session IDs"). Tokens are stateless: issuing one stores nothing.
+  ``v2.<session id>.<issued at>.<HMAC-SHA256 signature>``. The session id is random and
+  becomes the Rasa ``sender_id``; a client can neither choose one nor forge the signature of
+  someone else's, so a conversation cannot be hijacked (see STYLE.md, "Trusting
+  client-supplied session IDs"). Tokens are stateless (issuing one stores nothing) and expire
+  after ``WEB_SESSION_MAX_AGE_HOURS`` (24): a widget left open on a shared computer does not
+  show the last conversation to the next person. One client address may open 30 sessions at
+  once, then one every 10 seconds (429 with ``Retry-After`` beyond).
 * **Strict input checks** with JSON errors (400 for malformed JSON, missing, empty or
   over-long messages; 401 for a bad token).
 * **Metadata from an allow-list** only: ``language`` (the widget's language picker) and
@@ -83,8 +86,16 @@ HISTORY_LIMIT = 500
 REPLY_CACHE_ENTRIES = 10_000
 REPLY_CACHE_TTL_SECONDS = 24 * 3600
 
-_TOKEN_VERSION = "v1"
-_SIGNING_CONTEXT = b"minato-web-session:v1:"
+# A session token lives this long (WEB_SESSION_MAX_AGE_HOURS): a widget left open on a shared
+# computer does not show yesterday's conversation to the next person. The widget then quietly
+# starts a new session and sends the message again.
+SESSION_MAX_AGE_SECONDS = 24 * 3600
+# New sessions one client address may open: a burst, then one every few seconds (429 beyond).
+SESSION_BURST = 30
+SESSION_REFILL_SECONDS = 10.0
+
+_TOKEN_VERSION = "v2"
+_SIGNING_CONTEXT = b"minato-web-session:v2:"
 _SESSION_ID_RE = re.compile(r"^web-[0-9a-f]{32}$")
 _CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _LANGUAGE_TAG_RE = re.compile(r"^[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8})*$")
@@ -163,35 +174,70 @@ def load_session_secret(state_dir: Optional[Path] = None) -> bytes:
 
 
 class SessionSigner:
-    """Issues and verifies session tokens ``v1.<session id>.<signature>``."""
+    """Issues and verifies session tokens ``v2.<session id>.<issued at>.<signature>``.
 
-    def __init__(self, secret: bytes) -> None:
+    The signature covers the id and the issue time, so neither can be changed; a token older than
+    ``max_age`` seconds (or issued in the future) is refused like a forged one.
+    """
+
+    def __init__(self, secret: bytes, max_age: float = SESSION_MAX_AGE_SECONDS,
+                 clock: Callable[[], float] = time.time) -> None:
         if not secret:
             raise ValueError("The session secret must not be empty.")
         self._secret = secret
+        self.max_age = max_age
+        self._clock = clock
 
-    def _sign(self, session_id: str) -> str:
-        digest = hmac.new(self._secret, _SIGNING_CONTEXT + session_id.encode("ascii"), hashlib.sha256).digest()
+    def _sign(self, session_id: str, issued: str) -> str:
+        message = _SIGNING_CONTEXT + f"{session_id}.{issued}".encode("ascii")
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def issue(self) -> Tuple[str, str]:
         """Returns a new random session id and its signed token."""
         session_id = f"web-{secrets.token_hex(16)}"
-        return session_id, f"{_TOKEN_VERSION}.{session_id}.{self._sign(session_id)}"
+        issued = str(int(self._clock()))
+        return session_id, f"{_TOKEN_VERSION}.{session_id}.{issued}.{self._sign(session_id, issued)}"
 
     def verify(self, token: Any) -> Optional[str]:
-        """Returns the session id of a valid token, ``None`` for anything else."""
+        """Returns the session id of a valid, unexpired token, ``None`` for anything else."""
         try:
             if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
                 return None
-            version, session_id, signature = token.split(".")
-            if version != _TOKEN_VERSION or not _SESSION_ID_RE.match(session_id):
+            version, session_id, issued, signature = token.split(".")
+            if version != _TOKEN_VERSION or not _SESSION_ID_RE.match(session_id) or not issued.isdigit():
                 return None
-            if hmac.compare_digest(self._sign(session_id).encode("ascii"), signature.encode("ascii")):
+            if not hmac.compare_digest(self._sign(session_id, issued).encode("ascii"),
+                                       signature.encode("ascii")):
+                return None
+            age = self._clock() - int(issued)
+            if -60 <= age <= self.max_age:
                 return session_id
         except Exception:  # any malformed token is simply invalid
             return None
         return None
+
+
+class RateLimiter:
+    """A token bucket per client address: ``burst`` at once, then one every ``refill`` seconds."""
+
+    def __init__(self, burst: int = SESSION_BURST, refill: float = SESSION_REFILL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, max_clients: int = 50_000) -> None:
+        self.burst, self.refill, self._clock, self._max = burst, refill, clock, max_clients
+        self._buckets: OrderedDict[str, Tuple[float, float]] = OrderedDict()
+
+    def allow(self, client: str) -> Tuple[bool, float]:
+        """(allowed, seconds until the next one would be)."""
+        now = self._clock()
+        tokens, last = self._buckets.pop(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) / self.refill)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[client] = (tokens, now)
+        while len(self._buckets) > self._max:  # forget the longest-idle clients
+            self._buckets.popitem(last=False)
+        return allowed, 0.0 if allowed else (1.0 - tokens) * self.refill
 
 
 # ----------------------------------------------------------------------- idempotency
@@ -310,6 +356,7 @@ class WebChatInput(InputChannel):
         state_dir: Optional[Union[str, Path]] = None,
         widget_dir: Optional[Union[str, Path]] = None,
         reply_cache: Optional[ReplyCache] = None,
+        session_limiter: Optional[RateLimiter] = None,
     ) -> None:
         """Creates the channel.
 
@@ -318,9 +365,12 @@ class WebChatInput(InputChannel):
             state_dir: where a generated secret is kept (default ``<repo>/.state``).
             widget_dir: folder of the widget files (default ``<repo>/widget``).
             reply_cache: store of replies for idempotent retries.
+            session_limiter: how many new sessions one client address may open.
         """
         state_path = Path(state_dir) if state_dir else None
-        self.signer = SessionSigner(secret or load_session_secret(state_path))
+        max_age = float(os.environ.get("WEB_SESSION_MAX_AGE_HOURS", SESSION_MAX_AGE_SECONDS / 3600)) * 3600
+        self.signer = SessionSigner(secret or load_session_secret(state_path), max_age=max_age)
+        self.session_limiter = session_limiter or RateLimiter()
         self.widget_dir = Path(widget_dir or DEFAULT_WIDGET_DIR).resolve()
         self.reply_cache = reply_cache or ReplyCache()
         self._in_flight: Dict[Tuple[str, str], asyncio.Future] = {}
@@ -637,6 +687,12 @@ class WebChatInput(InputChannel):
 
         @web_webhook.route("/session", methods=["POST"])
         async def new_session(request: Request) -> HTTPResponse:
+            allowed, wait = self.session_limiter.allow(request.remote_addr or request.ip or "?")
+            if not allowed:
+                resp = _error("too_many_sessions", "Too many new sessions from this address; "
+                              "please try again in a moment.", 429)
+                resp.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+                return resp
             _, token = self.signer.issue()
             return response.json({"session": token}, headers={"Cache-Control": "no-store"})
 

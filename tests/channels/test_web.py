@@ -185,6 +185,43 @@ async def test_sessions_are_random_and_signed(server: Server) -> None:
     assert SessionSigner(b"another-secret-another-secret-xx").verify(first) is None
 
 
+def test_session_tokens_expire() -> None:
+    now = [1_800_000_000.0]
+    signer = SessionSigner(SECRET, max_age=24 * 3600, clock=lambda: now[0])
+    sid, token = signer.issue()
+    now[0] += 23 * 3600
+    assert signer.verify(token) == sid                     # the same day: the conversation goes on
+    now[0] += 2 * 3600
+    assert signer.verify(token) is None                    # the next day: a new session
+    _, future = SessionSigner(SECRET, clock=lambda: now[0] + 3600).issue()
+    assert signer.verify(future) is None                   # issued "in the future": refused
+
+
+async def test_new_sessions_are_rate_limited_per_address(channel: WebChatInput, agent: FakeAgent) -> None:
+    from bot.channels.web import RateLimiter
+
+    now = [0.0]
+    channel.session_limiter = RateLimiter(burst=3, refill=10.0, clock=lambda: now[0])
+    srv = await Server(channel, agent).start()
+    try:
+        statuses = []
+        for _ in range(4):
+            async with srv.http.post(f"{srv.base}/session") as resp:
+                statuses.append(resp.status)
+                if resp.status == 429:
+                    assert (await resp.json())["error"] == "too_many_sessions"
+                    assert resp.headers["Retry-After"] == "10"
+        assert statuses == [200, 200, 200, 429]
+        now[0] += 10.0                                      # one more after the refill time
+        async with srv.http.post(f"{srv.base}/session") as resp:
+            assert resp.status == 200
+            token = (await resp.json())["session"]
+        # an existing session keeps working while new ones are refused
+        assert (await srv.post({"session": token, "message": "hello"})).status == 200
+    finally:
+        await srv.stop()
+
+
 async def test_message_reaches_the_agent_as_the_session(server: Server) -> None:
     token = await server.session()
     resp = await server.post({"session": token, "message": "Xin chào", "metadata": {"language": "vi"}})
@@ -207,7 +244,8 @@ async def test_message_reaches_the_agent_as_the_session(server: Server) -> None:
         "garbage",
         "v1.web-0123456789abcdef0123456789abcdef.AAAA",
         "v2.web-0123456789abcdef0123456789abcdef.AAAA",
-        "v1." + "x" * 500,
+        "v2.web-0123456789abcdef0123456789abcdef.1700000000.AAAA",
+        "v2." + "x" * 500,
         12345,
         {"session": "nested"},
     ],
@@ -226,13 +264,15 @@ async def test_forged_session_id_is_401(server: Server) -> None:
     """Someone who knows (or guesses) another user's id cannot sign it."""
     mine = await server.session()
     victim = await server.session()
-    victim_id = victim.split(".")[1]
-    my_signature = mine.split(".")[2]
+    _, victim_id, victim_issued, victim_signature = victim.split(".")
+    _, _, my_issued, my_signature = mine.split(".")
     forged = [
-        f"v1.{victim_id}.{my_signature}",  # my signature on their id
-        f"v1.{victim_id}.",  # no signature
-        f"v1.web-{'0' * 32}.{my_signature}",  # a chosen id
-        "v1." + victim_id + "." + victim.split(".")[2][:-1] + "A",  # tampered signature
+        f"v2.{victim_id}.{my_issued}.{my_signature}",  # my signature on their id
+        f"v2.{victim_id}.{victim_issued}.",  # no signature
+        f"v2.web-{'0' * 32}.{my_issued}.{my_signature}",  # a chosen id
+        f"v2.{victim_id}.{victim_issued}.{victim_signature[:-1]}A",  # tampered signature
+        f"v2.{victim_id}.{int(victim_issued) + 3600}.{victim_signature}",  # a later issue time
+        f"v1.{victim_id}.{victim_signature}",  # the old format
         victim_id,  # the bare id, as socket.io clients would send it
     ]
     for token in forged:
