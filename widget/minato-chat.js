@@ -762,7 +762,7 @@
           continue;
         }
         if (res.status === 401) {
-          // The server no longer knows this token (its secret changed): start a new
+          // The server no longer accepts this token (expired, or its secret changed): start a new
           // session and send the message again.
           dropSession();
           state.serverRetries[item.id] = (state.serverRetries[item.id] || 0) + 1;

@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional
@@ -190,14 +191,16 @@ class ServerThread:
 
 
 class FakeAssistant:
-    def __init__(self, server: ServerThread, agent: FakeAgent) -> None:
+    def __init__(self, server: ServerThread, agent: FakeAgent, channel: Any) -> None:
         self.server = server
         self.agent = agent
+        self.channel = channel
         self.base_url = server.base_url
 
     def reset(self) -> None:
         self.agent.calls.clear()
         self.agent.delay = 0.0
+        self.channel.signer._clock = time.time
 
 
 @pytest.fixture(scope="session")
@@ -214,7 +217,7 @@ def fake_assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeAss
     agent = FakeAgent()
     app.ctx.agent = agent
     server = ServerThread(app).start()
-    yield FakeAssistant(server, agent)
+    yield FakeAssistant(server, agent, channel)
     server.stop()
 
 

@@ -10,6 +10,7 @@ Every step saves a screenshot under tests/artifacts/ (git-ignored).
 
 import json
 import re
+import time
 from typing import Any, Callable, Dict, List
 
 import pytest
@@ -104,9 +105,10 @@ def outbox(page: Any) -> List[Dict[str, Any]]:
     return json.loads(raw) if raw else []
 
 
-def no_unexpected_console_errors(page: Any) -> None:
+def no_unexpected_console_errors(page: Any, expected: tuple = ()) -> None:
     errors = [e for e in page.console_errors if "ERR_INTERNET_DISCONNECTED" not in e]
     errors = [e for e in errors if "net::ERR_FAILED" not in e]
+    errors = [e for e in errors if not any(x in e for x in expected)]
     assert errors == [], errors
     assert page.page_errors == []
 
@@ -226,6 +228,25 @@ def test_conversation_reload_and_quick_reply(fake: Any, new_page: Callable[..., 
     page.locator(".mc-log .mc-user").nth(1).wait_for(timeout=TIMEOUT_MS)
     assert user_texts(page) == ["Tôi muốn đăng ký bảo hiểm y tế", "Lương hưu"]
     no_unexpected_console_errors(page)
+
+
+def test_expired_session_is_replaced_and_the_message_still_answered(fake: Any, new_page: Callable[..., Any]) -> None:
+    page = new_page(locale="en-US")
+    open_demo(page, fake.base_url)
+    open_chat(page)
+    ask(page, "first question")
+    page.get_by_text("Bạn đã hỏi: first question").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    # A day later (the token is valid for 24 h), the resident asks again in the same tab.
+    fake.channel.signer._clock = lambda: time.time() + 25 * 3600
+    ask(page, "second question")
+    page.get_by_text("Bạn đã hỏi: second question").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    first, second = fake.agent.calls
+    assert second["text"] == "second question"
+    assert first["sender_id"] != second["sender_id"]      # a new conversation, not the old one
+    assert outbox(page) == []                                # nothing left unsent
+    no_unexpected_console_errors(page, expected=("status of 401",))   # Chromium logs the refused token
 
 
 def test_markup_is_shown_never_run(fake: Any, new_page: Callable[..., Any], shot: Callable) -> None:
