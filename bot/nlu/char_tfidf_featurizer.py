@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from typing import Any, Dict, List, Optional
 
 import numpy as np
@@ -36,12 +35,14 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import CountVectorizer
 
+from bot.nlu.e5_featurizer import normalise as e5_normalise
+
 logger = logging.getLogger(__name__)
 
 
 def normalise(text: str, max_chars: int) -> str:
-    """NFKC (full-width Latin and half-width kana become one form), lower case, bounded."""
-    return unicodedata.normalize("NFKC", text or "").strip()[:max_chars].lower()
+    """The e5 featurizer's normalisation (NFKC, trimmed, bounded), then lower case."""
+    return e5_normalise(text, max_chars).lower()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
