@@ -16,6 +16,7 @@ from bot.nlu.char_tfidf_featurizer import CharTfidfFeaturizer
 from bot.nlu.e5_featurizer import E5Featurizer
 from bot.nlu.kana_augmenter import JapaneseKanaAugmenter
 from bot.nlu.language_detector import LanguageDetector, han_side
+from bot.nlu.logistic_regression import FastLogisticRegressionClassifier
 from bot.nlu.message_guard import MessageGuard
 from bot.nlu.multilingual_tokenizer import MultilingualTokenizer
 
@@ -195,6 +196,37 @@ def test_char_tfidf_untrained_loads_and_adds_nothing(storage, context):
 
 
 # --- kana augmenter, message guard ----------------------------------------------------------
+# --- classifier -------------------------------------------------------------------------------
+def test_fast_logistic_regression_ranks_exactly_like_rasas_and_keeps_it_after_a_reload(storage, context):
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    intents = ["faq_moving_out", "faq_moving_in", "faq_moving_out", "faq_moving_in", "out_of_scope", "faq_garbage_days"]
+
+    def featurized(texts, labels=None):
+        messages = [Message(data={TEXT: t, **({INTENT: i} if labels else {})}) for t, i in zip(texts, labels or texts)]
+        return tfidf.process(messages)
+
+    tfidf = create(CharTfidfFeaturizer, {"min_df": 1}, storage, context)
+    tfidf.train(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in TFIDF_TEXTS]))
+    data = TrainingData(featurized(TFIDF_TEXTS, intents))
+    ours = create(FastLogisticRegressionClassifier, {}, storage, context)
+    ours.train(data)
+    rasas = LogisticRegressionClassifier(
+        {**LogisticRegressionClassifier.get_default_config()}, "rasa", storage, Resource("rasa"))
+    rasas.train(data)
+    reloaded = FastLogisticRegressionClassifier.load(FastLogisticRegressionClassifier.get_default_config(), storage,
+                                                     Resource("FastLogisticRegressionClassifier"), context)
+    questions = ["転出届を出したい", "tennyu todoke where", "is there an embassy in Azabu", ""]
+    for classifier in (ours, reloaded):
+        assert classifier.clf.coef_.flags["F_CONTIGUOUS"]   # the layout that makes one message cheap
+        for mine, theirs in zip(classifier.process(featurized(questions)), rasas.process(featurized(questions))):
+            assert [r["name"] for r in mine.get("intent_ranking")] == [r["name"] for r in theirs.get("intent_ranking")]
+            assert np.allclose([r["confidence"] for r in mine.get("intent_ranking")],
+                               [r["confidence"] for r in theirs.get("intent_ranking")])
+    [moving_out] = ours.process(featurized(["転出届を出したい"]))
+    assert moving_out.get("intent")["name"] == "faq_moving_out"
+
+
 def test_japanese_examples_get_a_kana_twin_only_in_training(storage, context):
     augmenter = create(JapaneseKanaAugmenter, {}, storage, context)
     data = TrainingData([Message(data={TEXT: "転入届の出し方を教えて", INTENT: "faq_moving_in"}),
