@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -89,9 +90,15 @@ def fresh_clone() -> None:
             if "ready:" in line:
                 ready = time.time() - started
                 break
-        os.killpg(proc.pid, 2)
-        proc.wait(60)
-        print(f"fresh clone → ready: {ready:.0f} s" if ready else "fresh clone: never became ready")
+        # Print first: stopping must not lose the number.
+        print(f"fresh clone → ready: {ready:.0f} s" if ready else "fresh clone: never became ready", flush=True)
+        # SIGTERM, not SIGINT: a shell started in the background ignores SIGINT, and so do its children.
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
 def main() -> int:
