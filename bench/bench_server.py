@@ -93,12 +93,21 @@ def fresh_clone() -> None:
         # Print first: stopping must not lose the number.
         print(f"fresh clone → ready: {ready:.0f} s" if ready else "fresh clone: never became ready", flush=True)
         # SIGTERM, not SIGINT: a shell started in the background ignores SIGINT, and so do its children.
+        # make exits at once; bot.run then stops the servers it started in their own sessions. Wait
+        # for every process running from the clone before the directory is removed under them.
         os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        proc.wait(60)
+        deadline = time.time() + 60
+        while _processes_under(clone) and time.time() < deadline:
+            time.sleep(1)
+        for pid in _processes_under(clone):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _processes_under(directory: Path) -> List[int]:
+    """Pids of processes whose command line names ``directory`` (the clone's servers)."""
+    found = subprocess.run(["pgrep", "-f", str(directory)], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found if int(pid) != os.getpid()]
 
 
 def main() -> int:

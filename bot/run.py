@@ -109,6 +109,14 @@ def wait_ready(procs: Dict[str, subprocess.Popen], env: Dict[str, str], timeout:
     return None
 
 
+def _say(message: str) -> None:
+    """A status line on stderr that cannot stop a shutdown (a supervisor may have closed the pipe)."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def stop(procs: Dict[str, subprocess.Popen], timeout: float = 15) -> None:
     """Stops every process (SIGTERM to its group, then SIGKILL after ``timeout``)."""
     for proc in procs.values():
@@ -162,9 +170,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                     return proc.returncode or 1
             time.sleep(0.5)
     except KeyboardInterrupt:
-        print("\nStopping...", file=sys.stderr)
+        _say("\nStopping...")
         stop(procs)
-        print("Stopped.", file=sys.stderr)
+        _say("Stopped.")
         return 0
     except TimeoutError as exc:
         print(f"\n✗ {exc}", file=sys.stderr)

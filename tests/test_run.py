@@ -1,0 +1,53 @@
+"""bot.run: stopping the assistant stops every server it started, even when its own output is gone."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# A stand-in for bot.run's servers: start() and the SIGTERM path of main(), with sleeping children.
+SCRIPT = r"""
+import subprocess, sys, time
+import bot.run as run
+
+procs = {"a": subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True),
+         "b": subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)}
+print(" ".join(str(p.pid) for p in procs.values()), flush=True)
+run.start = lambda model, env, **kw: procs
+run.wait_ready = lambda procs, env: None
+run.train = lambda: "model"
+sys.exit(run.main(["--model", "m.tar.gz"]))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not running
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigterm_stops_the_servers_even_when_nobody_reads_its_output_any_more():
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    children = [int(p) for p in proc.stdout.readline().split()]
+    for _ in range(100):  # the ready line
+        if "ready" in proc.stdout.readline():
+            break
+    proc.stdout.close()  # the supervisor that read its output has gone
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    deadline = time.time() + 20
+    while any(_alive(c) for c in children) and time.time() < deadline:
+        time.sleep(0.2)
+    leftover = [c for c in children if _alive(c)]
+    for c in leftover:
+        os.kill(c, signal.SIGKILL)
+    assert not leftover, "servers left running after bot.run was stopped"
