@@ -11,6 +11,8 @@ Guards for what a statistical detector gets wrong on a FAQ bot's input:
 - the script decides first where it settles the matter: Hangul → ko, kana → ja, Thai → th;
 - Han-only text (kanji-only Japanese vs Chinese) is decided by characters that exist in only one of
   the two writing systems (険/险, 続/续 ...), then by py3langid restricted to ja/zh;
+- Vietnamese typed without diacritics and Nepali typed in Latin letters, which py3langid reads as
+  English, Tagalog or Malay, are recognised by their words (bot/nlu/romanised.py);
 - romanised Japanese terms that residents mix into other languages ("kokuho", "juminhyo") are
   removed before classifying Latin text, so "where do I pay kokuho" stays English;
 - text too short to tell (below ``min_chars`` letters) is not guessed: the result is "unknown" and
@@ -37,6 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import scripts
+from bot.nlu.romanised import has_vietnamese_letters, looks_roman_nepali, looks_unaccented_vietnamese
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +76,29 @@ ROMAJI_TERMS = re.compile(
     r"kenko-?suishin|tokyo|japan|nihon|roppongi|azabu|akasaka|takanawa|shiba|shibaura|konan|odaiba|daiba)\b",
     re.IGNORECASE,
 )
+
+# Nepali and Hindi share Devanagari and much vocabulary; py3langid took 17 of 161 held-out Nepali
+# questions for Hindi or Marathi. Words (and verb endings: मिल्छ, पर्छ, हुन्छ) only one of the two uses
+# decide first; the model only when they do not.
+NEPALI_WORDS = frozenset("छ छन् छु छैन छौं छौ हो होला कसरी कति कहिले कसको कसले लाई मेरो हाम्रो तपाईं "
+                         "तपाईंको भएको गर्ने गर्नु पर्ने पनि अनि चाहियो चाहिन्छ भने भयो".split())
+HINDI_WORDS = frozenset("है हैं में क्या कैसे मुझे मेरा मेरी का की और नहीं होता होती करना चाहिए कहां सकता "
+                        "सकती था थी हूँ हूं यह वह आप आपको".split())
+_DEVANAGARI_WORD = re.compile(r"[\u0900-\u0963\u0971-\u097f]+")
+
+
+def nepali_or_hindi(text: str) -> Optional[str]:
+    """"ne" or "hi" when words only one of the two languages uses say so, else None."""
+    words = _DEVANAGARI_WORD.findall(text)
+    ne = sum(1 for w in words if w in NEPALI_WORDS or w.endswith("्छ") or w.endswith("्छन्")
+             or (w.endswith("लाई") and len(w) > 3))
+    hi = sum(1 for w in words if w in HINDI_WORDS)
+    if ne > hi:
+        return "ne"
+    if hi > ne:
+        return "hi"
+    return None
+
 
 LATIN_LANGS = ["en", "vi", "tl", "pt", "es", "fr", "id", "de", "it", "nl", "ms", "tr", "pl", "sv"]
 DEFAULT_LANGS = sorted(set(LATIN_LANGS + ["ja", "zh", "ko", "th", "ne", "hi", "mr", "ru", "uk", "ar",
@@ -171,12 +197,20 @@ class LanguageDetector(GraphComponent):
         if counts.get(scripts.HAN, 0) >= 0.3 * total:
             return self._han(text)
         if counts.get(scripts.DEVANAGARI, 0) >= 0.3 * total:
+            decided = nepali_or_hindi(text)
+            if decided:
+                return decided, 0.9, "script"
             return self._classify(text, ["ne", "hi", "mr"], default="ne")
         if counts.get(scripts.LATIN, 0) >= 0.5 * total:
             stripped = ROMAJI_TERMS.sub(" ", text)
             letters = sum(1 for ch in stripped if ch.isalpha())
             if letters < self._config["min_chars"]:
                 return "unknown", 0.0, "unknown"
+            if ("vi" in self._latin and not has_vietnamese_letters(stripped)
+                    and looks_unaccented_vietnamese(stripped)):
+                return "vi", 0.8, "model"
+            if "ne" in self._config["candidate_languages"] and looks_roman_nepali(stripped):
+                return "ne", 0.8, "model"
             return self._classify(stripped, self._latin, default="unknown")
         return self._classify(text, None, default="unknown")
 
