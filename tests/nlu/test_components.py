@@ -19,6 +19,8 @@ from bot.nlu.language_detector import LanguageDetector, han_side
 from bot.nlu.logistic_regression import FastLogisticRegressionClassifier
 from bot.nlu.message_guard import MessageGuard
 from bot.nlu.multilingual_tokenizer import MultilingualTokenizer
+from bot.nlu.romanised import unaccented
+from bot.nlu.vietnamese import VietnameseUnaccentedAugmenter
 
 
 @pytest.fixture
@@ -49,12 +51,28 @@ def detected(message: Message) -> dict:
     ("주민등록은 어디서 해요?", "ko"),
     ("Tôi cần đăng ký địa chỉ ở đâu?", "vi"),
     ("मृत्यु दर्ता गर्दा के कागज चाहिन्छ?", "ne"),
+    # Nepali that py3langid alone takes for Hindi or Marathi; Hindi stays Hindi
+    ("विदेशीहरूलाई जापानी भाषा कक्षा कहाँ हुन्छ?", "ne"),
+    ("बच्चाको खोप कहिले दिने, निःशुल्क हो?", "ne"),
+    ("मुझे निवास प्रमाणपत्र कहाँ मिलेगा? क्या यह ऑनलाइन होता है?", "hi"),
     ("Pwede bang kumuha ng inkan shomeisho sa konbini?", "tl"),
     ("Posso pagar o kokuho por débito automático?", "pt"),
     ("¿Dónde pago el impuesto de residente?", "es"),
     ("where do I pay kokuho and juminzei", "en"),   # romanised Japanese terms do not mislead
     ("ขอจูมินเฮียวได้ไหมคะ", "th"),
     ("Quels sont les horaires de la mairie ?", "fr"),
+    # Vietnamese typed without diacritics: py3langid alone says en, tl or it
+    ("nha minh o Minami-Azabu, rac chay duoc do thu may, may gio phai mang ra?", "vi"),
+    ("lay juminhyo o konbini duoc khong a", "vi"),
+    ("em moi sang Nhat, dang ky dia chi o dau vay", "vi"),
+    # Nepali typed in Latin letters: py3langid alone says tl, ms or id
+    ("mero my number card haraayo, aba naya kasari banaune?", "ne"),
+    ("kokuho ko paisa tirna bhulechu, aba ke garne hola", "ne"),
+    # ...and text that merely contains such words is neither
+    ("My wife Nguyen Thi Lan needs a juminhyo, where can she get it?", "en"),
+    ("Saan po ako pwedeng kumuha ng residence certificate dito sa Minato?", "tl"),
+    ("Saya mau daftar asuransi kesehatan nasional, caranya bagaimana?", "id"),
+    ("Onde eu pego o certificado de residencia, nao tenho carro", "pt"),
 ])
 def test_language_of_the_text(storage, context, text, lang):
     detector = create(LanguageDetector, {}, storage, context)
@@ -238,6 +256,22 @@ def test_japanese_examples_get_a_kana_twin_only_in_training(storage, context):
     assert len(texts) == 4                                          # Chinese and English untouched
     [message] = augmenter.process([Message(data={TEXT: "転入届"})])
     assert message.get(TEXT) == "転入届"
+
+
+def test_vietnamese_examples_get_an_unaccented_twin_only_in_training(storage, context):
+    augmenter = create(VietnameseUnaccentedAugmenter, {}, storage, context)
+    data = TrainingData([Message(data={TEXT: "Đăng ký địa chỉ ở đâu ạ?", INTENT: "faq_moving_in"}),
+                         Message(data={TEXT: "dang ky dia chi o dau", INTENT: "faq_moving_in"}),
+                         Message(data={TEXT: "Où se trouve la mairie ? Ça ouvre à quelle heure ?",
+                                       INTENT: "faq_city_hall_hours"}),
+                         Message(data={TEXT: "Posso pagar o imposto no konbini? Não sei.",
+                                       INTENT: "faq_resident_tax"})])
+    out = augmenter.process_training_data(data)
+    added = [(m.get(TEXT), m.get(INTENT)) for m in out.training_examples][4:]
+    assert added == [("Dang ky dia chi o dau a?", "faq_moving_in")]    # French, Portuguese untouched
+    [message] = augmenter.process([Message(data={TEXT: "Đăng ký"})])
+    assert message.get(TEXT) == "Đăng ký"
+    assert unaccented("Đường Điện Biên Phủ") == "Duong Dien Bien Phu"
 
 
 @pytest.mark.parametrize("text,guarded", [("", True), ("😀🙏", True), ("???", True), ("a" * 3000, True),
