@@ -80,6 +80,15 @@ def test_language_of_the_text(storage, context, text, lang):
     assert detected(message)["value"] == lang
 
 
+@pytest.mark.parametrize("text", ["mera naam Raj hai, ghar ka address change karna hai",
+                                  "naya ghar liya hai, kaha register karna hai"])
+def test_hindi_in_latin_letters_is_not_taken_for_nepali(storage, context, text):
+    """It shares words with Roman Nepali; answering a Hindi speaker in Nepali would be worse than English."""
+    detector = create(LanguageDetector, {}, storage, context)
+    [message] = detector.process([Message(data={TEXT: text})])
+    assert detected(message)["value"] != "ne"
+
+
 @pytest.mark.parametrize("text", ["ok", "hi", "😀😀", "", "!!!"])
 def test_too_short_to_tell_is_unknown_not_guessed(storage, context, text):
     detector = create(LanguageDetector, {}, storage, context)
