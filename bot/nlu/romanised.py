@@ -3,6 +3,8 @@
 - Vietnamese without its diacritics ("nha minh o Minami-Azabu, rac chay do thu may?"): many residents
   type so (no Vietnamese keyboard on a work phone, chat habit). py3langid reads it as English,
   Tagalog or Italian: 0 of 166 held-out Vietnamese questions, diacritics removed, detected as vi.
+- Hindi in Latin letters ("mujhe juminhyo chahiye, kaha milega?"): py3langid says tl or id, so a
+  Hindi speaker was answered in Tagalog; recognised, it gets English and the list of languages.
 - Nepali in Latin letters, "Roman Nepali" ("mero juminhyo kaha banaune ho?"): how many Nepali
   residents chat. py3langid says tl, ms, id or it (0 of 51 held-out messages detected as ne).
 
@@ -56,11 +58,11 @@ ROMAN_NEPALI_WORDS = frozenset("""
 """.split())
 
 # Hindi typed in Latin letters shares much vocabulary with Roman Nepali ("ghar", "paisa", "naam",
-# left out of the list above); these words are Hindi's own, and where they are as many as the Nepali
-# ones the text is not taken for Nepali.
+# left out of the list above). These words are Hindi's own: they keep such text from being taken
+# for Nepali, and recognise it (py3langid says tl or id: a Hindi speaker was answered in Tagalog).
 ROMAN_HINDI_WORDS = frozenset("""
     hai hain kya kaise kaisa mujhe mera meri mere karna karne karni nahi nahin hota hoti raha rahi
-    rahe sakta sakti sakte chahiye aur bhi liya tha thi the kahan milega milegi
+    rahe sakta sakti sakte chahiye aur bhi liya tha thi kahan milega milegi
 """.split())
 
 _WORD = re.compile(r"[a-z]+")
@@ -101,3 +103,10 @@ def looks_roman_nepali(text: str) -> bool:
     words = _words(text)
     nepali = _enough(words, ROMAN_NEPALI_WORDS, 0.2)
     return nepali > 0 and nepali > sum(1 for w in words if w in ROMAN_HINDI_WORDS)
+
+
+def looks_roman_hindi(text: str) -> bool:
+    """True if a fifth or more of the text's words are Hindi's own (at least two), more than Nepali's."""
+    words = _words(text)
+    hindi = _enough(words, ROMAN_HINDI_WORDS, 0.2)
+    return hindi > 0 and hindi > sum(1 for w in words if w in ROMAN_NEPALI_WORDS)

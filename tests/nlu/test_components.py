@@ -68,6 +68,8 @@ def detected(message: Message) -> dict:
     # Nepali typed in Latin letters: py3langid alone says tl, ms or id
     ("mero my number card haraayo, aba naya kasari banaune?", "ne"),
     ("kokuho ko paisa tirna bhulechu, aba ke garne hola", "ne"),
+    # Hindi in Latin letters: py3langid alone says tl, and the resident was answered in Tagalog
+    ("mujhe juminhyo chahiye, kaha milega? kya konbini se nikal sakte hai", "hi"),
     # ...and text that merely contains such words is neither
     ("My wife Nguyen Thi Lan needs a juminhyo, where can she get it?", "en"),
     ("Saan po ako pwedeng kumuha ng residence certificate dito sa Minato?", "tl"),
