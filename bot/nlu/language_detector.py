@@ -39,8 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import scripts
-from bot.nlu.romanised import (has_vietnamese_letters, looks_roman_hindi, looks_roman_nepali,
-                               looks_unaccented_vietnamese)
+from bot.nlu.romanised import has_vietnamese_letters, looks_roman_hindi, looks_roman_nepali, looks_unaccented_vietnamese
 
 logger = logging.getLogger(__name__)
 
