@@ -256,6 +256,27 @@ def test_fast_logistic_regression_ranks_exactly_like_rasas_and_keeps_it_after_a_
     assert moving_out.get("intent")["name"] == "faq_moving_out"
 
 
+def test_fast_logistic_regression_fits_scikit_learns_model_when_features_have_a_dense_block(storage, context):
+    """The faster fit (dense block multiplied densely) solves the same problem as scikit-learn's:
+    unbalanced classes (class_weight "balanced"), a dense e5-like block and sparse n-grams."""
+    import scipy.sparse
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    y = rng.choice(5, size=400, p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    dense = rng.normal(size=(5, 24))[y] + rng.normal(scale=1.5, size=(400, 24))
+    ngrams = scipy.sparse.random(400, 300, density=0.02, random_state=1, format="csr")
+    X = scipy.sparse.hstack([ngrams, scipy.sparse.csr_matrix(dense)]).tocsr()
+    labels = [f"faq_topic_{i}" for i in y]
+
+    ours = create(FastLogisticRegressionClassifier, {"max_iter": 2000, "tol": 1e-8}, storage, context)
+    ours._fit(X, labels)
+    reference = LogisticRegression(solver="lbfgs", max_iter=2000, tol=1e-8, class_weight="balanced").fit(X, labels)
+    assert list(ours.clf.classes_) == list(reference.classes_)
+    assert np.allclose(ours.clf.predict_proba(X), reference.predict_proba(X), atol=1e-4)
+    assert (ours.clf.predict(X) == reference.predict(X)).all()
+
+
 def test_japanese_examples_get_a_kana_twin_only_in_training(storage, context):
     augmenter = create(JapaneseKanaAugmenter, {}, storage, context)
     data = TrainingData([Message(data={TEXT: "転入届の出し方を教えて", INTENT: "faq_moving_in"}),
