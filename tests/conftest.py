@@ -2,6 +2,7 @@
 config) and the real assistant (Rasa server + action server) running on free loopback ports."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -154,3 +155,12 @@ def cards(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def _gc_unfrozen_after_each_test() -> Iterator[None]:
+    """Channel servers started in a test freeze the heap (bot/channels/heap.py); in the test process
+    that would keep later tests' garbage alive, so it is undone after each test."""
+    yield
+    gc.unfreeze()
+

@@ -48,6 +48,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.heap import freeze_heap_after_start
+
 logger = logging.getLogger(__name__)
 
 # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11.
@@ -938,7 +940,7 @@ class LineInput(InputChannel):
         async def shutdown(_app: Any, _loop: Any) -> None:
             await self.close()
 
-        return line_webhook
+        return freeze_heap_after_start(line_webhook)
 
     # -- webhook --------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.heap import freeze_heap_after_start
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 5000
@@ -89,7 +91,7 @@ class ValidatingRestInput(RestInput):
             handler = _route_handler(inner, "/webhook")
             return await handler(request)
 
-        return bp
+        return freeze_heap_after_start(bp)
 
 
 def _route_handler(bp: Blueprint, uri: str) -> Callable:

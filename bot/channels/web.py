@@ -64,6 +64,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.heap import freeze_heap_after_start
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -712,4 +714,4 @@ class WebChatInput(InputChannel):
                 return _error("history_unavailable", "The history could not be read.", 503)
             return response.json({"messages": messages}, headers={"Cache-Control": "no-store"})
 
-        return web_webhook
+        return freeze_heap_after_start(web_webhook)

@@ -146,6 +146,25 @@ async def server(channel: WebChatInput, agent: FakeAgent) -> AsyncIterator[Serve
     await srv.stop()
 
 
+@pytest_asyncio.fixture
+async def unfrozen_server(channel: WebChatInput, agent: FakeAgent) -> AsyncIterator[Server]:
+    import gc
+
+    gc.unfreeze()
+    srv = await Server(channel, agent).start()
+    yield srv
+    await srv.stop()
+    gc.unfreeze()
+
+
+async def test_the_loaded_server_heap_is_frozen_after_start(unfrozen_server: Server) -> None:
+    """Full garbage collections of the loaded server (35-250 ms) skip what was alive at start-up:
+    bot/channels/heap.py. The model loads before ``after_server_start``; the channel freezes then."""
+    import gc
+
+    assert gc.get_freeze_count() > 10_000
+
+
 # ------------------------------------------------------------------------ routes
 
 
