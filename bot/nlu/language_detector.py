@@ -39,7 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import scripts
-from bot.nlu.romanised import has_vietnamese_letters, looks_roman_hindi, looks_roman_nepali, looks_unaccented_vietnamese
+from bot.nlu.romanised import has_vietnamese_letters, looks_unaccented_vietnamese, roman_nepali_or_hindi
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +209,9 @@ class LanguageDetector(GraphComponent):
             if ("vi" in self._latin and not has_vietnamese_letters(stripped)
                     and looks_unaccented_vietnamese(stripped)):
                 return "vi", 0.8, "model"
-            if "ne" in self._config["candidate_languages"] and looks_roman_nepali(stripped):
-                return "ne", 0.8, "model"
-            if "hi" in self._config["candidate_languages"] and looks_roman_hindi(stripped):
-                return "hi", 0.8, "model"
+            roman = roman_nepali_or_hindi(stripped)
+            if roman in self._config["candidate_languages"]:
+                return roman, 0.8, "model"
             return self._classify(stripped, self._latin, default="unknown")
         return self._classify(text, None, default="unknown")
 

@@ -43,13 +43,14 @@ class _SplitMultinomialLoss:
 
     def __init__(self, X: scipy.sparse.csr_matrix, y: np.ndarray, sample_weight: np.ndarray,
                  n_classes: int, C: float) -> None:
+        """X: float64 CSR with canonical indices (as ``_fit`` passes it)."""
         n_rows, self.n_features = X.shape
-        column_counts = np.diff(X.tocsc().indptr)
+        column_counts = np.bincount(X.indices, minlength=self.n_features)
         # Columns set in (nearly) every row: the e5 vector. The rest stays sparse.
         self.dense_cols = np.flatnonzero(column_counts > 0.5 * n_rows)
         self.sparse_cols = np.setdiff1d(np.arange(self.n_features), self.dense_cols)
-        self.dense = np.ascontiguousarray(X[:, self.dense_cols].toarray(), dtype=np.float64)
-        self.sparse = X[:, self.sparse_cols].tocsr().astype(np.float64)
+        self.dense = X[:, self.dense_cols].toarray()
+        self.sparse = X[:, self.sparse_cols].tocsr()
         self.sparse_t = self.sparse.T.tocsr()
         self.y = y
         self.rows = np.arange(n_rows)
@@ -110,6 +111,7 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
             clf.fit(X, y)
             return
         X = scipy.sparse.csr_matrix(X, dtype=np.float64)
+        X.sum_duplicates()   # one entry per (row, column): the column counts below rely on it
         y_index = labels.transform(y)
         classes = np.arange(len(labels.classes_))
         sample_weight = compute_class_weight("balanced", classes=classes, y=y_index)[y_index]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Optional
 
 UNACCENTED_SYLLABLES = frozenset("""
     anh bac bai bao bau benh bi biet binh boc bong bung buoc buoi buon buu cac cach cai cam canh cao
@@ -96,17 +97,15 @@ def looks_unaccented_vietnamese(text: str) -> bool:
     return bool(_enough(_words(text), UNACCENTED_SYLLABLES, 0.25))
 
 
-def looks_roman_nepali(text: str) -> bool:
-    """True if a fifth or more of the text's words are Roman Nepali words (at least two), more than
-    Hindi's own: such messages mix in English words and Japanese terms, so the share is lower than
-    Vietnamese's."""
+def roman_nepali_or_hindi(text: str) -> Optional[str]:
+    """"ne" or "hi" if a fifth or more of the text's words (at least two) are that language's and more
+    than the other's, else None. A fifth, not Vietnamese's quarter: such messages mix in English
+    words and Japanese terms. The Latin-letter twin of language_detector.nepali_or_hindi."""
     words = _words(text)
-    nepali = _enough(words, ROMAN_NEPALI_WORDS, 0.2)
-    return nepali > 0 and nepali > sum(1 for w in words if w in ROMAN_HINDI_WORDS)
-
-
-def looks_roman_hindi(text: str) -> bool:
-    """True if a fifth or more of the text's words are Hindi's own (at least two), more than Nepali's."""
-    words = _words(text)
-    hindi = _enough(words, ROMAN_HINDI_WORDS, 0.2)
-    return hindi > 0 and hindi > sum(1 for w in words if w in ROMAN_NEPALI_WORDS)
+    nepali = sum(1 for w in words if w in ROMAN_NEPALI_WORDS)
+    hindi = sum(1 for w in words if w in ROMAN_HINDI_WORDS)
+    for lang, vocabulary, others in (("ne", ROMAN_NEPALI_WORDS, hindi), ("hi", ROMAN_HINDI_WORDS, nepali)):
+        hits = _enough(words, vocabulary, 0.2)
+        if hits > others:
+            return lang
+    return None
