@@ -279,8 +279,11 @@
     transcript: [],
   };
 
-  function t(key) {
-    return (I18N[state.lang] && I18N[state.lang][key]) || I18N.en[key] || key;
+  // A string of the UI's language, or of `lang` when given and known (a contact card's labels
+  // follow the card's language: a Spanish answer in a Japanese UI shows 'Horario', not '受付時間').
+  function t(key, lang) {
+    const code = lang && I18N[lang] ? lang : state.lang;
+    return (I18N[code] && I18N[code][key]) || I18N.en[key] || key;
   }
   function langTag(code) {
     const found = LANGS.find((l) => l.code === code);
@@ -509,6 +512,7 @@
   }
 
   function renderCard(card) {
+    const cardLang = typeof card.lang === 'string' ? card.lang : null;
     const article = el('article', {
       class: 'mc-card', lang: typeof card.lang === 'string' ? langTag(card.lang) : null,
     });
@@ -518,11 +522,11 @@
     }
     if (card.open_now === true || card.open_now === false) {
       const open = card.open_now === true;
-      const label = typeof card.status === 'string' && card.status ? card.status : t(open ? 'openNow' : 'closedNow');
+      const label = typeof card.status === 'string' && card.status ? card.status : t(open ? 'openNow' : 'closedNow', cardLang);
       article.append(el('p', { class: 'mc-badge ' + (open ? 'mc-open' : 'mc-closed'), text: label }));
     }
     if (card.external === true) {
-      article.append(el('p', { class: 'mc-card-external', text: t('external') }));
+      article.append(el('p', { class: 'mc-card-external', text: t('external', cardLang) }));
     }
     const phones = Array.isArray(card.phones) ? card.phones : [];
     if (phones.length) {
@@ -541,13 +545,13 @@
     }
     const details = el('dl', { class: 'mc-details' });
     if (card.hours || card.hours_note) {
-      details.append(el('dt', { text: t('hours') }), el('dd', {}, [
+      details.append(el('dt', { text: t('hours', cardLang) }), el('dd', {}, [
         card.hours ? el('span', { text: String(card.hours) }) : null,
         card.hours_note ? el('span', { class: 'mc-note', text: String(card.hours_note) }) : null,
       ]));
     }
     if (card.place) {
-      details.append(el('dt', { text: t('place') }), el('dd', { text: String(card.place) }));
+      details.append(el('dt', { text: t('place', cardLang) }), el('dd', { text: String(card.place) }));
     }
     if (details.childElementCount) article.append(details);
     return article;

@@ -230,6 +230,23 @@ def test_conversation_reload_and_quick_reply(fake: Any, new_page: Callable[..., 
     no_unexpected_console_errors(page)
 
 
+def test_contact_card_labels_follow_the_answer_language_not_the_ui(fake: Any, new_page: Callable[..., Any]) -> None:
+    """A resident who types Vietnamese in the Japanese UI (no language chosen) gets a Vietnamese
+    answer; its card must not mix in Japanese labels."""
+    page = new_page(locale="en-US")
+    open_demo(page, fake.base_url)
+    open_chat(page)
+    assert page.locator("#mc-lang").input_value() == "ja"
+    ask(page, "Tôi muốn đăng ký bảo hiểm y tế")
+    page.locator(".mc-card").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    card = page.locator(".mc-card").inner_text()
+    assert "Giờ làm việc" in card and "Địa điểm" in card
+    assert "受付時間" not in card and "場所" not in card
+    assert page.get_by_role("button", name="送信").is_visible()   # the UI itself stays Japanese
+    no_unexpected_console_errors(page)
+
+
 def test_expired_session_is_replaced_and_the_message_still_answered(fake: Any, new_page: Callable[..., Any]) -> None:
     page = new_page(locale="en-US")
     open_demo(page, fake.base_url)
