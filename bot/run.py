@@ -28,6 +28,11 @@ from bot.train import REPO, train
 # (docs/nlu.md, Speed). libgomp reads it once, when it loads (scikit-learn loads it first), so it
 # must be in a server's environment from the start. An explicit setting wins.
 OPENMP_SPINCOUNT = "5000"
+# numpy's and scipy's OpenBLAS each start a helper thread per extra core, and after any BLAS call it
+# spins (sched_yield) for a while on the core the e5 encoder's second thread needs: /model/parse came
+# in bursts of 50 ms questions (p95 48-50 ms in three of five runs). A server's BLAS products are one
+# message wide, so one thread does them as fast. Training (bot.train, a separate process) keeps both.
+OPENBLAS_THREADS = "1"
 
 DEFAULTS = {
     "PORT": "5005",
@@ -59,6 +64,7 @@ def environment() -> Dict[str, str]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "OMP_WAIT_POLICY" not in env:  # see OPENMP_SPINCOUNT above
         env.setdefault("GOMP_SPINCOUNT", OPENMP_SPINCOUNT)
+    env.setdefault("OPENBLAS_NUM_THREADS", OPENBLAS_THREADS)  # see OPENBLAS_THREADS above
     return env
 
 

@@ -1,4 +1,5 @@
 """bot.run: stopping the assistant stops every server it started, even when its own output is gone."""
+import json
 import os
 import signal
 import subprocess
@@ -64,3 +65,17 @@ def test_the_servers_get_a_short_openmp_spin_unless_the_operator_chose_a_policy(
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     env = run.environment()
     assert env["OMP_WAIT_POLICY"] == "PASSIVE" and "GOMP_SPINCOUNT" not in env
+
+
+def test_the_servers_blas_libraries_start_no_spinning_helper_threads(monkeypatch):
+    """numpy's and scipy's OpenBLAS helper threads spun on the core the e5 encoder needs (docs/nlu.md,
+    Speed): a server process must see one BLAS thread in every BLAS library it loads."""
+    import bot.run as run
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    probe = ("import json, numpy, scipy.linalg, sklearn.linear_model; from threadpoolctl import threadpool_info;"
+             "print(json.dumps([p for p in threadpool_info() if p['user_api'] == 'blas']))")
+    out = subprocess.run([sys.executable, "-c", probe], env=run.environment(), capture_output=True, text=True,
+                         check=True).stdout
+    blas = json.loads(out)
+    assert len(blas) >= 2 and {p["num_threads"] for p in blas} == {1}, blas
