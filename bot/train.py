@@ -61,6 +61,10 @@ def train(root: Path = REPO, config: str = "config.yml", out: Optional[Path] = N
     """The path of a model trained on the current inputs (trains only if missing)."""
     out = out or Path(os.environ.get("MODELS_DIR") or root / "models")
     out.mkdir(parents=True, exist_ok=True)
+    if root == REPO and "bot.nlu." in (root / config).read_text(encoding="utf-8"):
+        from bot.nlu import e5engine
+
+        e5engine.build()  # a check when it is up to date; a few seconds after an edit of e5.c
     name = f"{prefix}-{inputs_hash(root, config)}"
     model = out / f"{name}.tar.gz"
     # One training at a time per models dir: a second caller (another terminal, a test session)

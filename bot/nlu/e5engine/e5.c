@@ -5,7 +5,7 @@
  * (bot/nlu/e5engine/__init__.py builds it; docs/nlu.md, Speed, has the measurements):
  *   - the 4-bit weights of the encoder layers are expanded to int8 (and their fp16 block
  *     scales to float) once, at load (~24 MB), instead of in every matmul call: for a
- *     20-30 token question that expansion cost as much as the multiply itself;
+ *     20-30 token question that expansion was about a fifth of the encoding;
  *   - the matmul takes two tokens at a time, so each weight block is loaded once for both.
  * The arithmetic is upstream's (int8 activations x 4-bit weights, the same block scales);
  * only the summation order of the scalar corrections may differ, which moves embeddings by
