@@ -54,6 +54,26 @@ async def test_faq_answer_in_the_detected_language_with_card_and_related_topics(
     assert SlotSet("language", lang) in events and SlotSet("last_topic", "nhi_enrollment") in events
 
 
+async def test_a_topic_ranked_close_to_the_answer_is_the_first_quick_reply(dispatcher):
+    """"I moved here, what about health insurance?" answered with leaving NHI (0.56) while joining NHI
+    came second (0.24): joining must be one tap away, before the usual related topics."""
+    ranking = [{"name": "faq_nhi_withdrawal", "confidence": 0.56}, {"name": "faq_nhi_enrollment", "confidence": 0.24},
+               {"name": "out_of_scope", "confidence": 0.1}, {"name": "faq_nhi_premium", "confidence": 0.08}]
+    moved_here = "港区に引っ越してきました。国民健康保険の手続きは？"
+    await ActionAnswerFaq().run(dispatcher, tracker(moved_here, "faq_nhi_withdrawal", "ja", ranking=ranking), {})
+    related = dispatcher.messages[-1]
+    assert [b["payload"] for b in related["buttons"]] == ["/faq_nhi_enrollment", "/faq_moving_out",
+                                                          "/faq_nhi_premium", "/feedback_helpful",
+                                                          "/feedback_not_helpful"]
+    assert related["buttons"][0]["title"] == CONTENT.title("nhi_enrollment", "ja")[:20]
+    # a distant runner-up changes nothing
+    far = CollectingDispatcher()
+    ranking[1]["confidence"] = 0.05
+    await ActionAnswerFaq().run(far, tracker("...", "faq_nhi_withdrawal", "ja", ranking=ranking), {})
+    assert [b["payload"] for b in far.messages[-1]["buttons"]][:3] == ["/faq_moving_out", "/faq_nhi_premium",
+                                                                       "/faq_national_pension"]
+
+
 async def test_explicit_choice_beats_the_text(dispatcher):
     t = tracker("How do I join health insurance?", "faq_nhi_enrollment", "en",
                 slots={"language": "ko", "language_source": "explicit"})
