@@ -142,22 +142,101 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
  * int32 block partials accumulate straight into float vectors (one hsum per
  * output); the -8 nibble offset is folded in through the activation sums. */
 #define RO 8
-static void qexp_build(qexp_t *e, const block_q4_0 *W, int nout, int nin) {
+/* Rows [0, nrows) of the Q4_0 matrix W (nin columns) as int8 nibbles (0..15) and float block scales. */
+static void expand_rows(const block_q4_0 *W, int nrows, int nin, int8_t *RESTRICT wexp, float *RESTRICT dw) {
     int nb = nin / QK;
-    e->w = (int8_t *)aligned_alloc(32, (size_t)nout * nin);
-    e->d = (float *)malloc(sizeof(float) * (size_t)nout * nb);
-    for (int o = 0; o < nout; o++) {
-        const block_q4_0 *wr = W + (size_t)o * nb;
-        int8_t *we = e->w + (size_t)o * nin;
+    for (int r = 0; r < nrows; r++) {
+        const block_q4_0 *wr = W + (size_t)r * nb;
+        int8_t *we = wexp + (size_t)r * nin;
         for (int b = 0; b < nb; b++) {
-            e->d[(size_t)o * nb + b] = fp16_to_fp32(wr[b].d);
-            const uint8_t *qs = wr[b].qs; int8_t *op = we + b * QK;
-            for (int j = 0; j < 16; j++) { op[j] = (qs[j] & 0x0F); op[j + 16] = (qs[j] >> 4); }
+            dw[(size_t)r * nb + b] = fp16_to_fp32(wr[b].d);
+            const uint8_t *qs = wr[b].qs; int8_t *o = we + b * QK;
+            for (int j = 0; j < 16; j++) { o[j] = (qs[j] & 0x0F); o[j + 16] = (qs[j] >> 4); }
         }
     }
 }
+static void qexp_build(qexp_t *e, const block_q4_0 *W, int nout, int nin) {
+    e->w = (int8_t *)aligned_alloc(32, (size_t)nout * nin);
+    e->d = (float *)malloc(sizeof(float) * (size_t)nout * (nin / QK));
+    expand_rows(W, nout, nin, e->w, e->d);
+}
 static void qexp_free(qexp_t *e) { free(e->w); free(e->d); e->w = NULL; e->d = NULL; }
 
+/* Y[t][oo .. oo+ro) for all L tokens from one group of ro <= RO weight rows, given as int8 nibbles
+ * (wexp, ro rows of nin) and float block scales (dw, ro rows of nin/QK). Two tokens at a time: each
+ * weight block is loaded once for both. */
+static void rowgroup_q8(const int8_t *RESTRICT wexp, const float *RESTRICT dw, int ro, int oo,
+                        const float *bias, const int8_t *aq, const float *ad, const int32_t *as,
+                        float *Y, int L, int nout, int nin) {
+    int nb = nin / QK;
+    int t = 0;
+#if defined(__AVX2__)
+    for (; t + 1 < L; t += 2) {
+        const int8_t *a0 = aq + (size_t)t * nin, *a1 = a0 + nin;
+        const float *dT0 = ad + (size_t)t * nb, *dT1 = dT0 + nb;
+        const int32_t *sT0 = as + (size_t)t * nb, *sT1 = sT0 + nb;
+        __m256 f0[RO], f1[RO]; float c0[RO], c1[RO];
+        for (int r = 0; r < ro; r++) { f0[r] = _mm256_setzero_ps(); f1[r] = _mm256_setzero_ps(); c0[r] = 0.f; c1[r] = 0.f; }
+        const __m256i ones = _mm256_set1_epi16(1);
+        for (int b = 0; b < nb; b++) {
+            __m256i av0 = _mm256_loadu_si256((const __m256i *)(a0 + b * QK));
+            __m256i av1 = _mm256_loadu_si256((const __m256i *)(a1 + b * QK));
+            float da0 = dT0[b], sa0 = (float)sT0[b], da1 = dT1[b], sa1 = (float)sT1[b];
+            for (int r = 0; r < ro; r++) {
+                __m256i wv = _mm256_load_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
+                float dwr = dw[(size_t)r * nb + b];
+                __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av0), ones);
+                __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av1), ones);
+                float sc0 = dwr * da0, sc1 = dwr * da1;
+                f0[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(sc0), f0[r]);
+                f1[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(sc1), f1[r]);
+                c0[r] += sc0 * sa0; c1[r] += sc1 * sa1;
+            }
+        }
+        for (int r = 0; r < ro; r++) {
+            float bb = bias ? bias[oo + r] : 0.f;
+            Y[(size_t)t * nout + oo + r] = bb + hsum256(f0[r]) - 8.f * c0[r];
+            Y[(size_t)(t + 1) * nout + oo + r] = bb + hsum256(f1[r]) - 8.f * c1[r];
+        }
+    }
+#endif
+    for (; t < L; t++) {
+        const int8_t *a = aq + (size_t)t * nin;
+        const float *dT = ad + (size_t)t * nb;
+        const int32_t *sT = as + (size_t)t * nb;
+#if defined(__AVX2__)
+        __m256 facc[RO]; float corr[RO];
+        for (int r = 0; r < ro; r++) { facc[r] = _mm256_setzero_ps(); corr[r] = 0.f; }
+        const __m256i ones = _mm256_set1_epi16(1);
+        for (int b = 0; b < nb; b++) {
+            __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
+            float da = dT[b]; float sa = (float)sT[b];
+            for (int r = 0; r < ro; r++) {
+                __m256i wv = _mm256_load_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
+                __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
+                float scale = dw[(size_t)r * nb + b] * da;
+                facc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), facc[r]);
+                corr[r] += scale * sa;
+            }
+        }
+        for (int r = 0; r < ro; r++)
+            Y[(size_t)t * nout + oo + r] =
+                (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - 8.f * corr[r];
+#else
+        for (int r = 0; r < ro; r++) {
+            const int8_t *we = wexp + (size_t)r * nin; float acc = 0.f;
+            for (int b = 0; b < nb; b++) {
+                const int8_t *wb = we + b * QK; const int8_t *ab = a + b * QK; int isum = 0;
+                for (int j = 0; j < QK; j++) isum += wb[j] * (int)ab[j];
+                acc += dw[(size_t)r * nb + b] * dT[b] * (float)(isum - 8 * sT[b]);
+            }
+            Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + acc;
+        }
+#endif
+    }
+}
+
+/* Y[L,nout] = X * W^T + bias from weights expanded at load (qexp_build); X already quantized. */
 static void matmul_q4q8(const qexp_t *E, const float *bias,
                         const int8_t *aq, const float *ad, const int32_t *as,
                         float *Y, int L, int nout, int nin) {
@@ -165,138 +244,27 @@ static void matmul_q4q8(const qexp_t *E, const float *bias,
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int oo = 0; oo < nout; oo += RO) {
         int ro = nout - oo < RO ? nout - oo : RO;
-        const int8_t *wexp = E->w + (size_t)oo * nin;
-        const float *dw = E->d + (size_t)oo * nb;
-        int t = 0;
-#if defined(__AVX2__)
-        /* two tokens at a time: each weight block is loaded once for both */
-        for (; t + 1 < L; t += 2) {
-            const int8_t *a0 = aq + (size_t)t * nin, *a1 = a0 + nin;
-            const float *dT0 = ad + (size_t)t * nb, *dT1 = dT0 + nb;
-            const int32_t *sT0 = as + (size_t)t * nb, *sT1 = sT0 + nb;
-            __m256 f0[RO], f1[RO]; float c0[RO], c1[RO];
-            for (int r = 0; r < ro; r++) { f0[r] = _mm256_setzero_ps(); f1[r] = _mm256_setzero_ps(); c0[r] = 0.f; c1[r] = 0.f; }
-            const __m256i ones = _mm256_set1_epi16(1);
-            for (int b = 0; b < nb; b++) {
-                __m256i av0 = _mm256_loadu_si256((const __m256i *)(a0 + b * QK));
-                __m256i av1 = _mm256_loadu_si256((const __m256i *)(a1 + b * QK));
-                float da0 = dT0[b], sa0 = (float)sT0[b], da1 = dT1[b], sa1 = (float)sT1[b];
-                for (int r = 0; r < ro; r++) {
-                    __m256i wv = _mm256_load_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
-                    float dwr = dw[(size_t)r * nb + b];
-                    __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av0), ones);
-                    __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av1), ones);
-                    float sc0 = dwr * da0, sc1 = dwr * da1;
-                    f0[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(sc0), f0[r]);
-                    f1[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(sc1), f1[r]);
-                    c0[r] += sc0 * sa0; c1[r] += sc1 * sa1;
-                }
-            }
-            for (int r = 0; r < ro; r++) {
-                float bb = bias ? bias[oo + r] : 0.f;
-                Y[(size_t)t * nout + oo + r] = bb + hsum256(f0[r]) - 8.f * c0[r];
-                Y[(size_t)(t + 1) * nout + oo + r] = bb + hsum256(f1[r]) - 8.f * c1[r];
-            }
-        }
-#endif
-        for (; t < L; t++) {
-            const int8_t *a = aq + (size_t)t * nin;
-            const float *dT = ad + (size_t)t * nb;
-            const int32_t *sT = as + (size_t)t * nb;
-#if defined(__AVX2__)
-            __m256 facc[RO]; float corr[RO];
-            for (int r = 0; r < ro; r++) { facc[r] = _mm256_setzero_ps(); corr[r] = 0.f; }
-            const __m256i ones = _mm256_set1_epi16(1);
-            for (int b = 0; b < nb; b++) {
-                __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
-                float da = dT[b]; float sa = (float)sT[b];
-                for (int r = 0; r < ro; r++) {
-                    __m256i wv = _mm256_load_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
-                    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
-                    float scale = dw[(size_t)r * nb + b] * da;
-                    facc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), facc[r]);
-                    corr[r] += scale * sa;
-                }
-            }
-            for (int r = 0; r < ro; r++)
-                Y[(size_t)t * nout + oo + r] =
-                    (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - 8.f * corr[r];
-#else
-            for (int r = 0; r < ro; r++) {
-                const int8_t *we = wexp + (size_t)r * nin; float acc = 0.f;
-                for (int b = 0; b < nb; b++) {
-                    const int8_t *wb = we + b * QK; const int8_t *ab = a + b * QK; int isum = 0;
-                    for (int j = 0; j < QK; j++) isum += wb[j] * (int)ab[j];
-                    acc += dw[(size_t)r * nb + b] * dT[b] * (float)(isum - 8 * sT[b]);
-                }
-                Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + acc;
-            }
-#endif
-        }
+        rowgroup_q8(E->w + (size_t)oo * nin, E->d + (size_t)oo * nb, ro, oo, bias, aq, ad, as, Y, L, nout, nin);
     }
 }
-#undef RO
 
-/* The original per-call expansion, kept for the optional sparse head. */
-#define RO 8
+/* The same from raw Q4_0 weights, expanding each row group per call (upstream's way): kept for the
+ * optional sparse head, which this project does not use, so its weights cost no memory. */
 static void matmul_q4q8_raw(const block_q4_0 *W, const float *bias,
-                        const int8_t *aq, const float *ad, const int32_t *as,
-                        float *Y, int L, int nout, int nin) {
+                            const int8_t *aq, const float *ad, const int32_t *as,
+                            float *Y, int L, int nout, int nin) {
     int nb = nin / QK;
 #pragma omp parallel if (!omp_in_parallel())
     {
-        /* per-row-group weights pre-expanded to int8 once, reused over all L
-         * tokens: the inner token loop then runs pure int8 x int8 maddubs. */
         int8_t *wexp = (int8_t *)aligned_alloc(32, (size_t)RO * nin);
+        float *dw = (float *)malloc(sizeof(float) * (size_t)RO * nb);
 #pragma omp for schedule(static)
         for (int oo = 0; oo < nout; oo += RO) {
             int ro = nout - oo < RO ? nout - oo : RO;
-            float dwf[RO][64];
-            for (int r = 0; r < ro; r++) {
-                const block_q4_0 *wr = W + (size_t)(oo + r) * nb;
-                int8_t *we = wexp + (size_t)r * nin;
-                for (int b = 0; b < nb; b++) {
-                    dwf[r][b] = fp16_to_fp32(wr[b].d);
-                    const uint8_t *qs = wr[b].qs; int8_t *o = we + b * QK;
-                    for (int j = 0; j < 16; j++) { o[j] = (qs[j] & 0x0F); o[j + 16] = (qs[j] >> 4); }
-                }
-            }
-            for (int t = 0; t < L; t++) {
-                const int8_t *a = aq + (size_t)t * nin;
-                const float *dT = ad + (size_t)t * nb;
-                const int32_t *sT = as + (size_t)t * nb;
-#if defined(__AVX2__)
-                __m256 facc[RO]; float corr[RO];
-                for (int r = 0; r < ro; r++) { facc[r] = _mm256_setzero_ps(); corr[r] = 0.f; }
-                const __m256i ones = _mm256_set1_epi16(1);
-                for (int b = 0; b < nb; b++) {
-                    __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
-                    float da = dT[b]; float sa = (float)sT[b];
-                    for (int r = 0; r < ro; r++) {
-                        __m256i wv = _mm256_loadu_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
-                        __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
-                        float scale = dwf[r][b] * da;
-                        facc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), facc[r]);
-                        corr[r] += scale * sa;
-                    }
-                }
-                for (int r = 0; r < ro; r++)
-                    Y[(size_t)t * nout + oo + r] =
-                        (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - 8.f * corr[r];
-#else
-                for (int r = 0; r < ro; r++) {
-                    const int8_t *we = wexp + (size_t)r * nin; float acc = 0.f;
-                    for (int b = 0; b < nb; b++) {
-                        const int8_t *wb = we + b * QK; const int8_t *ab = a + b * QK; int isum = 0;
-                        for (int j = 0; j < QK; j++) isum += wb[j] * (int)ab[j];
-                        acc += dwf[r][b] * dT[b] * (float)(isum - 8 * sT[b]);
-                    }
-                    Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + acc;
-                }
-#endif
-            }
+            expand_rows(W + (size_t)oo * nb, ro, nin, wexp, dw);
+            rowgroup_q8(wexp, dw, ro, oo, bias, aq, ad, as, Y, L, nout, nin);
         }
-        free(wexp);
+        free(wexp); free(dw);
     }
 }
 #undef RO
