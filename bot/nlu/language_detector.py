@@ -11,7 +11,7 @@ Guards for what a statistical detector gets wrong on a FAQ bot's input:
 - the script decides first where it settles the matter: Hangul → ko, kana → ja, Thai → th;
 - Han-only text (kanji-only Japanese vs Chinese) is decided by characters that exist in only one of
   the two writing systems (険/险, 続/续 ...), then by py3langid restricted to ja/zh;
-- Vietnamese typed without diacritics and Nepali typed in Latin letters, which py3langid reads as
+- Vietnamese typed without diacritics, Nepali typed in Latin letters and short Taglish, which py3langid reads as
   English, Tagalog or Malay, are recognised by their words (bot/nlu/romanised.py);
 - romanised Japanese terms that residents mix into other languages ("kokuho", "juminhyo") are
   removed before classifying Latin text, so "where do I pay kokuho" stays English;
@@ -39,7 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import scripts
-from bot.nlu.romanised import has_vietnamese_letters, looks_unaccented_vietnamese, roman_nepali_or_hindi
+from bot.nlu.romanised import has_vietnamese_letters, looks_tagalog, looks_unaccented_vietnamese, roman_nepali_or_hindi
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +212,8 @@ class LanguageDetector(GraphComponent):
             roman = roman_nepali_or_hindi(stripped)
             if roman in self._config["candidate_languages"]:
                 return roman, 0.8, "model"
+            if "tl" in self._latin and not has_vietnamese_letters(stripped) and looks_tagalog(stripped):
+                return "tl", 0.8, "model"
             return self._classify(stripped, self._latin, default="unknown")
         return self._classify(text, None, default="unknown")
 

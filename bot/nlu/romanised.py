@@ -66,6 +66,19 @@ ROMAN_HINDI_WORDS = frozenset("""
     rahe sakta sakti sakte chahiye aur bhi liya tha thi kahan milega milegi
 """.split())
 
+# Tagalog's function words and the everyday words of Taglish questions. py3langid reads short Taglish
+# ("pwede ba makakuha ng jido teate kahit foreigner?") as English or is unsure. Left out on purpose:
+# words other languages we see also use (ano: Portuguese "year"; dito, sana, para, pero, na: Spanish,
+# Portuguese, Italian; kami, anak, kasi: Indonesian; nga, ba alone: Vietnamese without diacritics,
+# checked first; ka, mo, pag, ho, may, sa: too short or shared).
+TAGALOG_WORDS = frozenset("""
+ang ng mga po opo ba bang ako ko namin natin amin atin akin kayo ninyo niyo nyo siya niya sila nila
+kanila tayo yung iyong yun ito iyan paano saan kailan bakit magkano ilang ilan pwede puwede pwedeng
+puwedeng kailangan kailangang lang lamang naman wala walang hindi salamat ulit galing papunta
+papuntang nasa kahit daw raw meron mayroon wag huwag gusto alam tapos lahat dapat sino kung paki
+pakisabi ngayon bukas kahapon saka kapag
+""".split())
+
 _WORD = re.compile(r"[a-z]+")
 
 
@@ -95,6 +108,12 @@ def _enough(words: list, vocabulary: frozenset, min_share: float) -> int:
 def looks_unaccented_vietnamese(text: str) -> bool:
     """True if a quarter or more of the text's words are Vietnamese syllables (at least two)."""
     return bool(_enough(_words(text), UNACCENTED_SYLLABLES, 0.25))
+
+
+def looks_tagalog(text: str) -> bool:
+    """True if at least two words, and a sixth of them, are Tagalog function words (Taglish mixes
+    English words and Japanese terms in)."""
+    return bool(_enough(_words(text), TAGALOG_WORDS, 1 / 6))
 
 
 def roman_nepali_or_hindi(text: str) -> Optional[str]:

@@ -75,6 +75,13 @@ def detected(message: Message) -> dict:
     ("Saan po ako pwedeng kumuha ng residence certificate dito sa Minato?", "tl"),
     ("Saya mau daftar asuransi kesehatan nasional, caranya bagaimana?", "id"),
     ("Onde eu pego o certificado de residencia, nao tenho carro", "pt"),
+    # short Taglish: py3langid alone says en or is unsure, and the resident was answered in English
+    ("pwede ba makakuha ng jido teate kahit foreigner? 1 year old anak ko", "tl"),
+    ("Lumipat kami galing Nagoya papuntang Shibaura, kailangan ko bang mag-apply ulit ng jido teate dito?", "tl"),
+    # ...while words Tagalog shares with them leave Portuguese, Indonesian and Vietnamese alone
+    ("No ano passado eu paguei o kokuho, preciso pagar de novo?", "pt"),
+    ("Kami mau daftar anak kami ke hoikuen, kasi tahu caranya ya", "id"),
+    ("Em ko biết ba mẹ em có được làm thẻ My Number không ạ", "vi"),
 ])
 def test_language_of_the_text(storage, context, text, lang):
     detector = create(LanguageDetector, {}, storage, context)
