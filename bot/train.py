@@ -36,6 +36,11 @@ def _files(paths: Iterable[str], root: Path) -> List[Path]:
     return out
 
 
+def uses_custom_components(root: Path, config: str) -> bool:
+    """Whether the config names components from bot/nlu (ours does; Rasa's default pipeline not)."""
+    return "bot.nlu." in (root / config).read_text(encoding="utf-8")
+
+
 def inputs_hash(root: Path = REPO, config: str = "config.yml") -> str:
     """A hash of every file training reads (and of the config used).
 
@@ -45,7 +50,7 @@ def inputs_hash(root: Path = REPO, config: str = "config.yml") -> str:
     """
     h = hashlib.sha256()
     inputs = [config, *INPUTS[1:]]
-    if "bot.nlu." not in (root / config).read_text(encoding="utf-8"):
+    if not uses_custom_components(root, config):
         inputs.remove("bot/nlu")
     for f in _files(inputs, root):
         h.update(str(f.relative_to(root)).encode())
@@ -62,7 +67,7 @@ def train(root: Path = REPO, config: str = "config.yml", out: Optional[Path] = N
     """The path of a model trained on the current inputs (trains only if missing)."""
     out = out or Path(os.environ.get("MODELS_DIR") or root / "models")
     out.mkdir(parents=True, exist_ok=True)
-    if root == REPO and "bot.nlu." in (root / config).read_text(encoding="utf-8"):
+    if root == REPO and uses_custom_components(root, config):
         from bot.nlu import e5engine
 
         e5engine.build()  # a check when it is up to date; a few seconds after an edit of e5.c
