@@ -35,6 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import CountVectorizer
 
+from bot.nlu import places
 from bot.nlu.e5_featurizer import normalise as e5_normalise
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
             # Length of each message's vector (the e5 vector's is its `scale`).
             "weight": 1.0,
             "max_chars": 1000,
+            # Mark place names (bot/nlu/places.py): "to§", "§から" instead of the city's letters.
+            "places": False,
         }
 
     def __init__(
@@ -81,11 +84,15 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
         resource: Resource,
         vocabulary: Optional[Dict[str, int]] = None,
         idf: Optional[np.ndarray] = None,
+        place_names: Optional[Dict[str, List[str]]] = None,
     ) -> None:
         super().__init__(name, {**self.get_default_config(), **config})
         self._model_storage = model_storage
         self._resource = resource
         self._idf = idf
+        # The names a trained model was trained with travel inside it (an edited places.yml
+        # changes nothing until the model is retrained).
+        self._place_names = place_names
         self._vocabulary = vocabulary
         self._counter: Optional[CountVectorizer] = None
         if vocabulary is not None:
@@ -125,8 +132,26 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
         """Number of n-grams known (0 before training)."""
         return len(self._vocabulary) if self._vocabulary is not None else 0
 
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The place names: Rasa must not reuse features marked with another list."""
+        return places.digest() if config.get("places") else None
+
+    def _gazetteer(self) -> Optional[places.Gazetteer]:
+        if not self._config["places"]:
+            return None
+        if self._place_names is None:
+            self._place_names = places.load_names()
+        return places.gazetteer(self._place_names)
+
+    def texts(self, raw: List[Optional[str]]) -> List[str]:
+        """The texts as their n-grams are counted: normalised, places marked if configured."""
+        texts = [normalise(t, self._config["max_chars"]) for t in raw]
+        gazetteer = self._gazetteer()
+        return [gazetteer.mark(t) for t in texts] if gazetteer else texts
+
     def _texts(self, messages: List[Message]) -> List[str]:
-        return [normalise(m.get(TEXT), self._config["max_chars"]) for m in messages]
+        return self.texts([m.get(TEXT) for m in messages])
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learns the n-gram vocabulary and idf weights from the training texts."""
@@ -189,6 +214,10 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
                 json.dumps(self._vocabulary, ensure_ascii=False), encoding="utf-8"
             )
             np.save(directory / "idf.npy", self._idf)
+            if self._config["places"] and self._place_names is not None:
+                (directory / "places.json").write_text(
+                    json.dumps(self._place_names, ensure_ascii=False), encoding="utf-8"
+                )
 
     @classmethod
     def load(
@@ -204,7 +233,13 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
             with model_storage.read_from(resource) as directory:
                 vocabulary = json.loads((directory / "vocabulary.json").read_text(encoding="utf-8"))
                 idf = np.load(directory / "idf.npy")
+                names_file = directory / "places.json"
+                place_names = (
+                    json.loads(names_file.read_text(encoding="utf-8")) if names_file.exists() else None
+                )
         except (ValueError, FileNotFoundError):
             logger.debug("CharTfidfFeaturizer: nothing persisted, loading untrained")
             return cls.create(config, model_storage, resource, execution_context)
-        return cls(config, execution_context.node_name, model_storage, resource, vocabulary, idf)
+        return cls(
+            config, execution_context.node_name, model_storage, resource, vocabulary, idf, place_names
+        )
