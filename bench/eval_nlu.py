@@ -139,6 +139,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="also train and evaluate this config (e.g. bench/configs_rasa_default.yml)")
     parser.add_argument("--no-errors", action="store_true", help="do not list the errors")
     args = parser.parse_args(argv)
+    if args.model and not args.model.is_file():
+        # Rasa's Agent.load would quietly load the newest model in that folder instead
+        parser.error(f"no model archive at {args.model}")
     logging.basicConfig(level=logging.WARNING)
     from bot.train import train
 
