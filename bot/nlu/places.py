@@ -91,11 +91,6 @@ class Gazetteer:
         for candidates in self._by_first.values():
             candidates.sort(key=lambda c: len(c[0]), reverse=True)
 
-    @classmethod
-    def from_file(cls, path: Path = PLACES_FILE) -> "Gazetteer":
-        names = load_names(path)
-        return cls(names["minato"], names["elsewhere"])
-
     def _latin_matches(self, text: str) -> Iterable[Tuple[int, int, str]]:
         words = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(text)]
         for i, (start, _) in enumerate(words):

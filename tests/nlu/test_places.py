@@ -14,7 +14,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu import places
 from bot.nlu.char_tfidf_featurizer import CharTfidfFeaturizer, normalise
-from bot.nlu.places import ELSEWHERE as E, MINATO as M
+from bot.nlu.places import ELSEWHERE as E
+from bot.nlu.places import MINATO as M
 
 
 @pytest.fixture(scope="module")
