@@ -81,11 +81,16 @@ class Gazetteer:
         for name in NEUTRAL:
             marks.setdefault(_fold(name), "")
         self.names = marks
+        # Latin names by their words joined with one space ("azabu juban") and, for one word of
+        # text, also written together ("azabujuban"); a separator is one space or hyphen.
         self._latin: Dict[str, str] = {}
+        self._latin_word: Dict[str, str] = {}
         self._by_first: Dict[str, List[Tuple[str, str]]] = {}
         for name, mark in marks.items():
             if _script(name) == LATIN:
-                self._latin.setdefault(re.sub(r"[-\s]+", "", name), mark)
+                parts = [p for p in re.split(r"[-\s]+", name) if p]
+                self._latin.setdefault(" ".join(parts), mark)
+                self._latin_word.setdefault("".join(parts), mark)
             else:
                 self._by_first.setdefault(name[0], []).append((name, mark))
         for candidates in self._by_first.values():
@@ -94,18 +99,23 @@ class Gazetteer:
     def _latin_matches(self, text: str) -> Iterable[Tuple[int, int, str]]:
         words = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(text)]
         for i, (start, _) in enumerate(words):
-            key = ""
-            for j in range(i, min(i + _MAX_WORDS, len(words))):
-                if j > i and text[words[j - 1][1]:words[j][0]] not in _SEPARATORS[1:]:
-                    break
-                key += text[words[j][0]:words[j][1]]
-                mark = self._latin.get(key)
+            last = i   # the furthest word joined to word i by one space or hyphen
+            while (last + 1 < min(i + _MAX_WORDS, len(words))
+                   and text[words[last][1]:words[last + 1][0]] in _SEPARATORS[1:]):
+                last += 1
+            # longest first: a listed "konan-ku" (Yokohama) wins over "konan" (Minato) + "-ku"
+            for j in range(last, i - 1, -1):
+                key = " ".join(text[a:b] for a, b in words[i:j + 1])
+                mark = self._latin.get(key) if j > i else self._latin_word.get(key)
                 stop = words[j][1]
-                if mark is None:
-                    for suffix in _LATIN_SUFFIXES:   # "shinjukuku"
-                        if key.endswith(suffix) and key[: -len(suffix)] in self._latin:
-                            mark = self._latin[key[: -len(suffix)]]
+                if mark is None and j == i:   # "shinjukuku"
+                    for suffix in _LATIN_SUFFIXES:
+                        if key.endswith(suffix) and key[: -len(suffix)] in self._latin_word:
+                            mark = self._latin_word[key[: -len(suffix)]]
                             break
+                elif mark is not None and j + 1 < len(words) and text[stop:words[j + 1][0]] == "-" \
+                        and text[words[j + 1][0]:words[j + 1][1]] in _LATIN_SUFFIXES:
+                    stop = words[j + 1][1]   # "shinjuku-ku"
                 if mark is not None:
                     yield start, stop, mark
 
@@ -173,5 +183,8 @@ def load_names(path: Path = PLACES_FILE) -> Dict[str, List[str]]:
 
 
 def digest(path: Path = PLACES_FILE) -> str:
-    """A short hash of places.yml (part of the featurizer's Rasa fingerprint)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    """A short hash of places.yml and of this module's rules (part of the featurizer's Rasa
+    fingerprint: Rasa would otherwise reuse features marked or read by an older version)."""
+    h = hashlib.sha256(path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:12]

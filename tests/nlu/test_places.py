@@ -50,6 +50,7 @@ def test_places_are_marked(gazetteer, text, marked):
     "いちばん ちかい びょういん",          # ちば (Chiba) inside a word
     "osakas and chibana",                   # not whole words
     "kita po tayo bukas",                   # Tagalog "kita"
+    "¿salgo del edificio o me quedo?",      # "o me" is not Ōme: a name's words are not split
     "tokyo",
     "",
 ])
