@@ -93,6 +93,7 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
         # The names a trained model was trained with travel inside it (an edited places.yml
         # changes nothing until the model is retrained).
         self._place_names = place_names
+        self._places: Optional[places.Gazetteer] = None
         self._vocabulary = vocabulary
         self._counter: Optional[CountVectorizer] = None
         if vocabulary is not None:
@@ -140,18 +141,17 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
     def _gazetteer(self) -> Optional[places.Gazetteer]:
         if not self._config["places"]:
             return None
-        if self._place_names is None:
-            self._place_names = places.load_names()
-        return places.gazetteer(self._place_names)
-
-    def texts(self, raw: List[Optional[str]]) -> List[str]:
-        """The texts as their n-grams are counted: normalised, places marked if configured."""
-        texts = [normalise(t, self._config["max_chars"]) for t in raw]
-        gazetteer = self._gazetteer()
-        return [gazetteer.mark(t) for t in texts] if gazetteer else texts
+        if self._places is None:
+            if self._place_names is None:
+                self._place_names = places.load_names()
+            self._places = places.gazetteer(self._place_names)
+        return self._places
 
     def _texts(self, messages: List[Message]) -> List[str]:
-        return self.texts([m.get(TEXT) for m in messages])
+        """The texts as their n-grams are counted: normalised, places marked if configured."""
+        texts = [normalise(m.get(TEXT), self._config["max_chars"]) for m in messages]
+        gazetteer = self._gazetteer()
+        return [gazetteer.mark(t) for t in texts] if gazetteer else texts
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learns the n-gram vocabulary and idf weights from the training texts."""

@@ -34,7 +34,7 @@ NEUTRAL = ("東京都", "东京都", "東京", "东京", "tokyo", "tōkyō", "to
            "도쿄", "โตเกียว", "टोकियो", "टोक्यो")
 
 _LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f\u1e00-\u1eff]+")
-_SEPARATORS = ("", " ", "-")
+_SEPARATORS = (" ", "-")   # between a name's words: exactly one
 # Administrative suffixes read as part of the name: "shinjuku-ku" and 新宿区 are 新宿.
 _LATIN_SUFFIXES = ("ku", "shi", "ken", "fu")
 _HAN_SUFFIXES = "市区區府県縣"
@@ -80,7 +80,6 @@ class Gazetteer:
                         marks[form] = mark
         for name in NEUTRAL:
             marks.setdefault(_fold(name), "")
-        self.names = marks
         # Latin names by their words joined with one space ("azabu juban") and, for one word of
         # text, also written together ("azabujuban"); a separator is one space or hyphen.
         self._latin: Dict[str, str] = {}
@@ -101,7 +100,7 @@ class Gazetteer:
         for i, (start, _) in enumerate(words):
             last = i   # the furthest word joined to word i by one space or hyphen
             while (last + 1 < min(i + _MAX_WORDS, len(words))
-                   and text[words[last][1]:words[last + 1][0]] in _SEPARATORS[1:]):
+                   and text[words[last][1]:words[last + 1][0]] in _SEPARATORS):
                 last += 1
             # longest first: a listed "konan-ku" (Yokohama) wins over "konan" (Minato) + "-ku"
             for j in range(last, i - 1, -1):
