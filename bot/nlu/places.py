@@ -24,6 +24,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
+from bot.nlu.romanised import unaccented
 from bot.nlu.scripts import DEVANAGARI, HAN, HANGUL, KANA, LATIN, THAI, char_script
 
 PLACES_FILE = Path(__file__).with_name("places.yml")
@@ -58,10 +59,6 @@ def _fold(name: str) -> str:
     return unicodedata.normalize("NFKC", name).strip().lower()
 
 
-def _unaccented(name: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c))
-
-
 class Gazetteer:
     """Finds Minato's and the rest of Japan's place names in normalised (NFKC, lower-case) text.
 
@@ -75,7 +72,10 @@ class Gazetteer:
         for mark, names in ((MINATO, minato), (ELSEWHERE, elsewhere)):
             for raw in names:
                 name = _fold(str(raw))
-                for form in (name, _unaccented(name)):
+                # "ōsaka" is also typed "osaka"; only Latin names: stripping marks from kana
+                # (が → か), Thai or Devanagari would make other words
+                forms = (name, unaccented(name)) if _script(name) == LATIN else (name,)
+                for form in forms:
                     if form and form not in marks:
                         marks[form] = mark
         for name in NEUTRAL:

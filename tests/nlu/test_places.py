@@ -51,6 +51,8 @@ def test_places_are_marked(gazetteer, text, marked):
     "osakas and chibana",                   # not whole words
     "kita po tayo bukas",                   # Tagalog "kita"
     "¿salgo del edificio o me quedo?",      # "o me" is not Ōme: a name's words are not split
+    "くえいじゅうたく に すみたい",           # すみた is not すみだ (Sumida) without its dakuten
+    "ถ้าจะเรียกคิวคิวชะ",                    # ambulance, not Kyushu without its vowel sign
     "tokyo",
     "",
 ])
