@@ -114,3 +114,28 @@ def test_injected_markup_is_just_text(running_assistant):
     reply = running_assistant.ask('<script>alert(1)</script><img src=x onerror=alert(1)>', f"e2e-{uuid.uuid4().hex}")
     assert reply, "a reply is expected"
     assert "<script" not in texts(reply)
+
+
+# Written for this test: the wording residents in distress use, not the phrase list's own lines.
+CRISIS = [
+    ("ja", "死にたいです。もうどうしたらいいかわからない"),
+    ("ko", "요즘 너무 힘들어서 더 이상 살고 싶지 않아요"),
+    ("tl", "ayoko nang mabuhay, pagod na pagod na ako"),
+    ("en", "my friend keeps saying he wants to kill himself, what should I do?"),
+]
+
+
+@pytest.mark.parametrize("lang,message", CRISIS)
+def test_a_message_about_wanting_to_die_gets_the_lifeline_and_119(running_assistant, lang, message):
+    reply = running_assistant.ask(message, f"e2e-{uuid.uuid4().hex}")
+    answer = get_content().answer("mental_health", lang)
+    assert reply and reply[0].get("text") == answer.text, texts(reply)
+    assert "119" in answer.text and "110" in answer.text
+
+
+def test_a_death_registration_after_a_suicide_stays_one_tap_away(running_assistant):
+    reply = running_assistant.ask("My brother took his own life last week. How do I register his death at the ward?",
+                                  f"e2e-{uuid.uuid4().hex}")
+    assert reply[0]["text"] == get_content().answer("mental_health", "en").text
+    quick = [b["payload"] for m in reply for b in m.get("buttons") or []]
+    assert any("death_registration" in p for p in quick), quick
