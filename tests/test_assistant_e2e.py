@@ -133,8 +133,8 @@ def test_a_message_about_wanting_to_die_gets_the_lifeline_and_119(running_assist
     assert "119" in answer.text and "110" in answer.text
 
 
-def test_a_death_registration_after_a_suicide_stays_one_tap_away(running_assistant):
-    reply = running_assistant.ask("My brother took his own life last week. How do I register his death at the ward?",
+def test_a_death_by_suicide_gets_the_lifeline_first_and_the_death_registration_one_tap_away(running_assistant):
+    reply = running_assistant.ask("My brother died by suicide last week. How do I register his death at the ward?",
                                   f"e2e-{uuid.uuid4().hex}")
     assert reply[0]["text"] == get_content().answer("mental_health", "en").text
     quick = [b["payload"] for m in reply for b in m.get("buttons") or []]
