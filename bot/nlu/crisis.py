@@ -33,13 +33,12 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import (INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY,
-                                       TEXT)
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.romanised import has_vietnamese_letters, unaccented
-from bot.nlu.scripts import LATIN, OTHER, PUNCT, SPACE, DIGIT, char_script
+from bot.nlu.scripts import DIGIT, LATIN, OTHER, PUNCT, SPACE, char_script
 
 PHRASES_FILE = Path(__file__).with_name("crisis.yml")
 CRISIS_INTENT = "faq_mental_health"
