@@ -37,13 +37,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.message_guard import FALLBACK
 from bot.nlu.romanised import has_vietnamese_letters, unaccented
 from bot.nlu.scripts import DIGIT, LATIN, OTHER, PUNCT, SPACE, char_script
 
 PHRASES_FILE = Path(__file__).with_name("crisis.yml")
 CRISIS_INTENT = "faq_mental_health"
 # Scripts whose phrases match as whole words (the others as substrings, spaces ignored).
-_WORD_SCRIPTS = (LATIN, OTHER)
+_WORD_SCRIPTS = frozenset((LATIN, OTHER))
 
 
 def _fold(text: str) -> str:
@@ -53,7 +54,7 @@ def _fold(text: str) -> str:
 def _is_worded(phrase: str) -> bool:
     """True if every letter of the phrase is Latin or of another worded script (Cyrillic...)."""
     scripts = {char_script(ch) for ch in phrase} - {SPACE, PUNCT, DIGIT}
-    return bool(scripts) and scripts <= set(_WORD_SCRIPTS) and not any(
+    return bool(scripts) and scripts <= _WORD_SCRIPTS and not any(
         "MYANMAR" in unicodedata.name(ch, "") for ch in phrase)
 
 
@@ -138,12 +139,9 @@ class CrisisGuard(GraphComponent):
         for message in messages:
             if not self._phrases.find(message.get(TEXT) or ""):
                 continue
-            previous = message.get(INTENT) or {}
+            # The classifier's ranking (FallbackClassifier and MessageGuard only put nlu_fallback on top).
             ranking = [r for r in (message.get(INTENT_RANKING_KEY) or [])
-                       if r.get(INTENT_NAME_KEY) not in (target, "nlu_fallback")]
-            if previous.get(INTENT_NAME_KEY) not in (None, target, "nlu_fallback") and not any(
-                    r.get(INTENT_NAME_KEY) == previous[INTENT_NAME_KEY] for r in ranking):
-                ranking.insert(0, previous)
+                       if r.get(INTENT_NAME_KEY) not in (target, FALLBACK)]
             top = {INTENT_NAME_KEY: target, PREDICTED_CONFIDENCE_KEY: 1.0}
             message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
