@@ -145,9 +145,14 @@ def test_no_example_belongs_to_two_intents():
     assert not clashes, clashes[:10]
 
 
-@pytest.mark.parametrize("name", ["dev_questions.yaml", "holdout_questions.yaml", "situations_questions.yaml",
-                                  "blind_questions.yaml", "romanised_questions.yaml", "moves_questions.yaml",
-                                  "moves2_questions.yaml", "conversation_questions.yaml", "crisis_questions.yaml"])
+EVALUATION_SETS = sorted(p.name for p in (REPO / "tests" / "data").glob("*_questions.yaml"))
+
+
+def test_the_evaluation_sets_are_all_checked_for_leaks():
+    assert {"dev_questions.yaml", "holdout_questions.yaml", "blind_questions.yaml"} <= set(EVALUATION_SETS)
+
+
+@pytest.mark.parametrize("name", EVALUATION_SETS)
 def test_evaluation_questions_are_not_training_examples(name):
     trained = {text.casefold() for per_lang in EXAMPLES.values() for texts in per_lang.values() for text in texts}
     questions = yaml.safe_load((REPO / "tests" / "data" / name).read_text(encoding="utf-8"))
