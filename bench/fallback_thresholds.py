@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from bench.eval_nlu import REJECTED, load_questions, parse_all
+from bench.eval_nlu import REJECTED, load_questions, parse_all, predicted_label
+from bot.nlu.message_guard import FALLBACK
 
 REPO = Path(__file__).resolve().parent.parent
-FALLBACK = "nlu_fallback"
 THRESHOLDS = (0.2, 0.25, 0.3)
 AMBIGUITIES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08)
 
@@ -41,8 +41,7 @@ def replay(ranking: List[Tuple[str, float]], threshold: float, ambiguity: float)
     second = ranking[1][1] if len(ranking) > 1 else 0.0
     if top < threshold or top - second < ambiguity:
         return FALLBACK
-    name = ranking[0][0]
-    return "faq/" + name[4:] if name.startswith("faq_") else name
+    return predicted_label({"intent": {"name": ranking[0][0]}})
 
 
 def tally(items: List[Dict], rankings: List[List[Tuple[str, float]]], threshold: float,
