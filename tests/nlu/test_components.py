@@ -8,7 +8,8 @@ import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -311,6 +312,27 @@ def test_fast_logistic_regression_ranks_exactly_like_rasas_and_keeps_it_after_a_
     assert moving_out.get("intent")["name"] == "faq_moving_out"
 
 
+def test_fast_logistic_regression_builds_rasas_training_matrix(storage, context):
+    """The training matrix is built in one step: it must be Rasa's, value for value."""
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+
+    tfidf = create(CharTfidfFeaturizer, {"min_df": 1}, storage, context)
+    tfidf.train(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in TFIDF_TEXTS]))
+    messages = tfidf.process([Message(data={TEXT: t}) for t in TFIDF_TEXTS + ["", "🙂"]])
+    rng = np.random.default_rng(5)
+    for message in messages:     # an e5-like dense sentence vector, with a zero in it
+        vector = rng.normal(size=(1, 6)).astype(np.float32)
+        vector[0, 2] = 0.0
+        message.add_features(Features(vector, FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+    ours = create(FastLogisticRegressionClassifier, {}, storage, context)
+    rasas = LogisticRegressionClassifier(LogisticRegressionClassifier.get_default_config(), "rasa", storage,
+                                         Resource("rasa"))
+    mine, theirs = ours._create_X(messages), rasas._create_X(messages)
+    assert mine.shape == theirs.shape == (len(messages), tfidf.vocabulary_size + 6)
+    assert mine.dtype == theirs.dtype and (mine != theirs).nnz == 0
+    assert np.array_equal(mine.toarray(), theirs.toarray())
+
+
 def test_fast_logistic_regression_fits_scikit_learns_model_when_features_have_a_dense_block(storage, context):
     """The faster fit (dense block multiplied densely) solves the same problem as scikit-learn's:
     unbalanced classes (class_weight "balanced"), a dense e5-like block and sparse n-grams."""
@@ -330,6 +352,30 @@ def test_fast_logistic_regression_fits_scikit_learns_model_when_features_have_a_
     assert list(ours.clf.classes_) == list(reference.classes_)
     assert np.allclose(ours.clf.predict_proba(X), reference.predict_proba(X), atol=1e-4)
     assert (ours.clf.predict(X) == reference.predict(X)).all()
+
+
+def test_the_sparse_products_shared_among_threads_give_the_same_numbers():
+    """Training splits the n-gram products into row blocks, one per core: the result must be the
+    single-threaded product bit for bit (else two machines would train different models)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import scipy.sparse
+
+    from bot.nlu.logistic_regression import _row_blocks, _RowSplitProduct
+
+    rng = np.random.default_rng(3)
+    matrix = scipy.sparse.random(501, 700, density=0.03, random_state=4, format="csr")
+    matrix[:40] = 0                        # rows without any n-gram, as a message can have
+    dense = rng.normal(size=(700, 7))
+    with ThreadPoolExecutor(3) as pool:
+        for parts in (1, 2, 3, 5):
+            blocks = _row_blocks(matrix, parts)
+            assert sum(b.shape[0] for b in blocks) == 501 and len(blocks) <= parts
+            assert np.array_equal(_RowSplitProduct(matrix, pool, parts) @ dense, matrix @ dense)
+            transposed = matrix.T.tocsr()
+            other = rng.normal(size=(501, 7))
+            assert np.array_equal(_RowSplitProduct(transposed, pool, parts) @ other, transposed @ other)
+    assert len(_row_blocks(matrix[:3], 2)) == 1   # too few rows to share
 
 
 def test_japanese_examples_get_a_kana_twin_only_in_training(storage, context):
