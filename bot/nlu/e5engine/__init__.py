@@ -35,7 +35,11 @@ from typing import List, Optional
 HERE = Path(__file__).resolve().parent
 SOURCES = [HERE / "e5.c", HERE / "e5.h"]
 DEFAULT_BUILD_DIR = HERE.parent.parent.parent / ".cache" / "e5engine"
-BASE_FLAGS = ["-O3", "-funroll-loops", "-ffast-math", "-fopenmp", "-shared", "-fPIC"]
+# -fno-associative-math: with plain -ffast-math the compiler may sum a loop in an order that
+# depends on where a text's tokens sit in the batch, and a text's vector then changed with the
+# other texts of its batch (by up to 0.0015): a training batch and the same question alone, or two
+# trainings of the same data, did not see the same vector. Same speed (docs/nlu.md, Speed).
+BASE_FLAGS = ["-O3", "-funroll-loops", "-ffast-math", "-fno-associative-math", "-fopenmp", "-shared", "-fPIC"]
 NO_COMPILER = "no C compiler (cc/gcc) found"
 NO_OPENMP = "the C compiler has no OpenMP"
 ARCH_FLAGS = {"native": ["-march=native"], "avx2": ["-mavx2", "-mfma"], "portable": []}
@@ -56,8 +60,8 @@ def build_dir() -> Path:
 
 
 def source_digest() -> str:
-    """A hash of the engine's source files."""
-    h = hashlib.sha256()
+    """A hash of the engine's source files and of the flags every build uses."""
+    h = hashlib.sha256(" ".join(BASE_FLAGS).encode())
     for path in SOURCES:
         h.update(path.name.encode())
         h.update(path.read_bytes())
