@@ -119,7 +119,10 @@ def print_table(name: str, result: Dict[str, Any], train_s: Optional[float], lat
 async def parse_all(model: Path, texts: List[str]) -> tuple:
     """Parses every text with the model (warm-up first), timing each parse."""
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
+    # Rasa's structlog prints a debug line per parse to stdout unless configured (and it costs time)
+    configure_structlog(logging.WARNING)
     agent = Agent.load(str(model))
     await agent.parse_message("warm up")
     parses, latencies = [], []
