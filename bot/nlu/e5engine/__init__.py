@@ -38,7 +38,7 @@ DEFAULT_BUILD_DIR = HERE.parent.parent.parent / ".cache" / "e5engine"
 # -fno-associative-math: with plain -ffast-math the compiler may sum a loop in an order that
 # depends on where a text's tokens sit in the batch, and a text's vector then changed with the
 # other texts of its batch (by up to 0.0015): a training batch and the same question alone, or two
-# trainings of the same data, did not see the same vector. Same speed (docs/nlu.md, Speed).
+# trainings of the same data, did not see the same vector. Same speed (docs/nlu.md, "The same model every time").
 BASE_FLAGS = ["-O3", "-funroll-loops", "-ffast-math", "-fno-associative-math", "-fopenmp", "-shared", "-fPIC"]
 NO_COMPILER = "no C compiler (cc/gcc) found"
 NO_OPENMP = "the C compiler has no OpenMP"
