@@ -142,8 +142,6 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
         """Rasa's matrix (each message's sentence features: sparse, then dense), built in one
         step instead of one small matrix per message and a stack of 20,000 of them (20 s of a
         training). A message without one of the two kinds goes Rasa's way."""
-        if len(messages) < 2:
-            return super()._create_X(messages)
         sparse_rows, dense_rows = [], []
         for message in messages:
             sparse = message.get_sparse_features(attribute=TEXT)[1]
@@ -152,8 +150,6 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
                 return super()._create_X(messages)
             sparse_rows.append(sparse.features)
             dense_rows.append(np.asarray(dense.features).reshape(1, -1))
-        if len({m.shape[1] for m in sparse_rows}) != 1 or len({d.shape[1] for d in dense_rows}) != 1:
-            return super()._create_X(messages)
         return scipy.sparse.hstack(
             [scipy.sparse.vstack(sparse_rows, format="csr"), scipy.sparse.csr_matrix(np.vstack(dense_rows))],
             format="csr",

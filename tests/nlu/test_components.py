@@ -331,6 +331,8 @@ def test_fast_logistic_regression_builds_rasas_training_matrix(storage, context)
     assert mine.shape == theirs.shape == (len(messages), tfidf.vocabulary_size + 6)
     assert mine.dtype == theirs.dtype and (mine != theirs).nnz == 0
     assert np.array_equal(mine.toarray(), theirs.toarray())
+    one, rasas_one = ours._create_X(messages[-1:]), rasas._create_X(messages[-1:])   # a message at run time
+    assert one.shape == rasas_one.shape and (one != rasas_one).nnz == 0
 
 
 def test_fast_logistic_regression_fits_scikit_learns_model_when_features_have_a_dense_block(storage, context):
