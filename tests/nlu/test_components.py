@@ -380,6 +380,30 @@ def test_the_sparse_products_shared_among_threads_give_the_same_numbers():
     assert len(_row_blocks(matrix[:3], 2)) == 1   # too few rows to share
 
 
+def test_the_unbounded_lbfgs_driver_follows_scipys_minimize_to_the_bit():
+    """Training drives L-BFGS-B itself (scipy's driver spends 19 s listing 5.6 million absent
+    bounds): every iterate, the iteration count and the stopping message must be scipy's own,
+    whether it stops at the iteration limit or converges."""
+    import scipy.sparse
+    from scipy import optimize
+
+    from bot.nlu.logistic_regression import _minimize_unbounded, _SplitMultinomialLoss
+
+    rng = np.random.default_rng(5)
+    y = rng.choice(4, size=300, p=[0.4, 0.3, 0.2, 0.1])
+    dense = rng.normal(size=(4, 16))[y] + rng.normal(scale=1.2, size=(300, 16))
+    ngrams = scipy.sparse.random(300, 200, density=0.03, random_state=6, format="csr")
+    X = scipy.sparse.hstack([ngrams, scipy.sparse.csr_matrix(dense)]).tocsr()
+    loss = _SplitMultinomialLoss(X, y, np.ones(300), 4, C=10.0)
+    for maxiter, tol in ((7, 1e-4), (500, 1e-3)):
+        ours = _minimize_unbounded(loss.loss_gradient, np.zeros(loss.size), maxiter, tol)
+        scipys = optimize.minimize(loss.loss_gradient, np.zeros(loss.size), method="L-BFGS-B", jac=True,
+                                   options={"gtol": tol, "maxiter": maxiter})
+        assert np.array_equal(ours.x, scipys.x)
+        assert (ours.nit, ours.message, ours.success) == (scipys.nit, scipys.message, scipys.success)
+    assert ours.success and ours.nit < 500   # the second run converged before its limit
+
+
 def test_japanese_examples_get_a_kana_twin_only_in_training(storage, context):
     augmenter = create(JapaneseKanaAugmenter, {}, storage, context)
     data = TrainingData([Message(data={TEXT: "転入届の出し方を教えて", INTENT: "faq_moving_in"}),
