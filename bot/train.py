@@ -4,7 +4,7 @@
 
 The model's name carries a hash of everything training reads: config.yml, domain.yml, the NLU
 examples and rules, and the custom components' code. If models/ already has that model, it is
-reused; otherwise Rasa trains it (9 to 14 minutes from scratch on two cores depending on the CPU,
+reused; otherwise Rasa trains it (about 9 minutes from scratch on two cores of an AVX2 host,
 3 to 7 after an edit, embeddings cached: docs/nlu.md). Old models are pruned.
 """
 from __future__ import annotations
