@@ -2,8 +2,10 @@
 
     python -m bench.bench_server [--fresh-clone] [--retrain] [--questions N]
 
-- training time (with --retrain: a fresh model in a temporary models dir; the embedding cache is
-  used unless E5_CACHE_DIR points somewhere empty),
+- training time (with --retrain: a fresh model in a temporary models dir; the embedding cache and
+  Rasa's training cache are used unless E5_CACHE_DIR and RASA_CACHE_DIRECTORY point somewhere empty:
+  `E5_CACHE_DIR=$(mktemp -d) RASA_CACHE_DIRECTORY=$(mktemp -d) python -m bench.bench_server --retrain`
+  times a training from scratch),
 - start-up time of the Rasa server and the action server until both answer,
 - resident memory (RSS) of each process after start-up and after the questions,
 - p50/p95/max latency of POST /webhooks/rest/webhook over N sequential questions (default 200),
