@@ -56,7 +56,7 @@ def _minimize_unbounded(fun: Any, x0: np.ndarray, maxiter: int, gtol: float) -> 
     """``optimize.minimize(fun, x0, method="L-BFGS-B", jac=True, options={"gtol": gtol,
     "maxiter": maxiter})``, with scipy's other defaults, for a problem without bounds: the same
     calls to L-BFGS-B's Fortran routine in the same order, so the same result to the bit
-    (tests/nlu/test_logistic_regression.py). scipy's own driver first writes out the missing bounds
+    (tests/nlu/test_components.py). scipy's own driver first writes out the missing bounds
     as a Python list of (None, None) pairs and walks it, one per variable: with 5.6 million
     variables that was 19 s of every training. Where scipy's routine is not the one this loop was
     written against (scipy 1.10), scipy's own driver runs instead."""
@@ -69,7 +69,7 @@ def _minimize_unbounded(fun: Any, x0: np.ndarray, maxiter: int, gtol: float) -> 
                                  options={"gtol": gtol, "maxiter": maxiter})
     m, maxls, maxfun, iprint = 10, 20, 15000, -1          # scipy's defaults for L-BFGS-B
     factr = 2.2204460492503131e-09 / np.finfo(float).eps   # ftol's default
-    x = np.array(np.asarray(x0, dtype=np.float64).ravel(), dtype=np.float64)
+    x = np.array(x0, dtype=np.float64).ravel()   # a copy: L-BFGS-B updates it in place
     n = x.size
     fortran_int = _lbfgsb.types.intvar.dtype
     nbd = np.zeros(n, fortran_int)                         # 0: no bound on this variable
