@@ -139,11 +139,7 @@ static void quantize_acts(const float *RESTRICT X, int L, int nin,
     }
 }
 
-/* Y[L,nout] = X * W^T + bias,  W is Q4_0 [nout,nin]; X already quantized.
- * 4 output rows are computed together so each activation block is loaded once
- * and reused across 4 weight rows (4x less activation memory traffic). The
- * int32 block partials accumulate straight into float vectors (one hsum per
- * output); the -8 nibble offset is folded in through the activation sums. */
+/* Weight rows are handled in groups of at most RO by the scalar path (rowgroup_q8). */
 #define RO 8
 /* Rows [0, nrows) of the Q4_0 matrix W (nin columns) as int8 nibbles (0..15) and float block scales. */
 static void expand_rows(const block_q4_0 *W, int nrows, int nin, int8_t *RESTRICT wexp, float *RESTRICT dw) {
@@ -166,66 +162,18 @@ static void qexp_build(qexp_t *e, const block_q4_0 *W, int nout, int nin) {
 static void qexp_free(qexp_t *e) { free(e->w); free(e->d); e->w = NULL; e->d = NULL; }
 
 /* Y[t][oo .. oo+ro) for all L tokens from one group of ro <= RO weight rows, given as int8 nibbles
- * (wexp, ro rows of nin) and float block scales (dw, ro rows of nin/QK). Two tokens at a time: each
- * weight block is loaded once for both. */
+ * (wexp, ro rows of nin) and float block scales (dw, ro rows of nin/QK): the portable build's matmul,
+ * and, in an AVX2 build, the path of what tile_q8 does not take (a row count that is not a multiple
+ * of TNR, and the optional sparse head), none of which e5-small has. Scalar C: the compiler
+ * vectorises the inner loop where it can. */
 static void rowgroup_q8(const int8_t *RESTRICT wexp, const float *RESTRICT dw, int ro, int oo,
                         const float *bias, const int8_t *aq, const float *ad, const int32_t *as,
                         float *Y, int L, int nout, int nin) {
     int nb = nin / QK;
-    int t = 0;
-#if defined(__AVX2__)
-    for (; t + 1 < L; t += 2) {
-        const int8_t *a0 = aq + (size_t)t * nin, *a1 = a0 + nin;
-        const float *dT0 = ad + (size_t)t * nb, *dT1 = dT0 + nb;
-        const int32_t *sT0 = as + (size_t)t * nb, *sT1 = sT0 + nb;
-        __m256 f0[RO], f1[RO]; float c0[RO], c1[RO];
-        for (int r = 0; r < ro; r++) { f0[r] = _mm256_setzero_ps(); f1[r] = _mm256_setzero_ps(); c0[r] = 0.f; c1[r] = 0.f; }
-        const __m256i ones = _mm256_set1_epi16(1);
-        for (int b = 0; b < nb; b++) {
-            __m256i av0 = _mm256_loadu_si256((const __m256i *)(a0 + b * QK));
-            __m256i av1 = _mm256_loadu_si256((const __m256i *)(a1 + b * QK));
-            float da0 = dT0[b], sa0 = (float)sT0[b], da1 = dT1[b], sa1 = (float)sT1[b];
-            for (int r = 0; r < ro; r++) {
-                __m256i wv = _mm256_load_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
-                float dwr = dw[(size_t)r * nb + b];
-                __m256i s0 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av0), ones);
-                __m256i s1 = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av1), ones);
-                float sc0 = dwr * da0, sc1 = dwr * da1;
-                f0[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(sc0), f0[r]);
-                f1[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(sc1), f1[r]);
-                c0[r] += sc0 * sa0; c1[r] += sc1 * sa1;
-            }
-        }
-        for (int r = 0; r < ro; r++) {
-            float bb = bias ? bias[oo + r] : 0.f;
-            Y[(size_t)t * nout + oo + r] = bb + hsum256(f0[r]) - 8.f * c0[r];
-            Y[(size_t)(t + 1) * nout + oo + r] = bb + hsum256(f1[r]) - 8.f * c1[r];
-        }
-    }
-#endif
-    for (; t < L; t++) {
+    for (int t = 0; t < L; t++) {
         const int8_t *a = aq + (size_t)t * nin;
         const float *dT = ad + (size_t)t * nb;
         const int32_t *sT = as + (size_t)t * nb;
-#if defined(__AVX2__)
-        __m256 facc[RO]; float corr[RO];
-        for (int r = 0; r < ro; r++) { facc[r] = _mm256_setzero_ps(); corr[r] = 0.f; }
-        const __m256i ones = _mm256_set1_epi16(1);
-        for (int b = 0; b < nb; b++) {
-            __m256i av = _mm256_loadu_si256((const __m256i *)(a + b * QK));
-            float da = dT[b]; float sa = (float)sT[b];
-            for (int r = 0; r < ro; r++) {
-                __m256i wv = _mm256_load_si256((const __m256i *)(wexp + (size_t)r * nin + b * QK));
-                __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
-                float scale = dw[(size_t)r * nb + b] * da;
-                facc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale), facc[r]);
-                corr[r] += scale * sa;
-            }
-        }
-        for (int r = 0; r < ro; r++)
-            Y[(size_t)t * nout + oo + r] =
-                (bias ? bias[oo + r] : 0.f) + hsum256(facc[r]) - 8.f * corr[r];
-#else
         for (int r = 0; r < ro; r++) {
             const int8_t *we = wexp + (size_t)r * nin; float acc = 0.f;
             for (int b = 0; b < nb; b++) {
@@ -235,15 +183,14 @@ static void rowgroup_q8(const int8_t *RESTRICT wexp, const float *RESTRICT dw, i
             }
             Y[(size_t)t * nout + oo + r] = (bias ? bias[oo + r] : 0.f) + acc;
         }
-#endif
     }
 }
 
 #if defined(__AVX2__)
 /* The encoder's matmuls: TNR weight rows x NT tokens per register tile, tokens in chunks of
  * TCHUNK. Measured on training texts (docs/nlu.md, "Training in ten minutes"): 4 x 2 in chunks of
- * 32 embedded about 40% faster than rowgroup_q8 (whose accumulators, sized by a run-time row
- * count, lived on the stack); 3 x 3, 6 x 2 and chunks of 24 to 128 were within the noise. */
+ * 32 embedded about 40% faster than the row-group kernel before it (whose accumulators, sized by a
+ * run-time row count, lived on the stack); 3 x 3, 6 x 2 and chunks of 24 to 128 were within the noise. */
 #define TNR 4
 #define TNT 2
 #define TCHUNK 32
