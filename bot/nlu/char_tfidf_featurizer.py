@@ -174,26 +174,38 @@ class CharTfidfFeaturizer(SparseFeaturizer, GraphComponent):
         return self._resource
 
     def vectors(self, texts: List[str]) -> scipy.sparse.csr_matrix:
-        """The weighted, L2-normalised TF-IDF rows of already normalised texts."""
+        """The weighted, L2-normalised TF-IDF rows of already normalised texts.
+
+        Computed on the CSR arrays directly: the same float32 operations, in the same order, as
+        scipy's ``multiply``, ``sum(axis=1)`` and a diagonal product (bit for bit: a test keeps that
+        true), without their fixed cost of about 1 ms a message, which a question waits for."""
         if self._counter is None or self._idf is None:
             return scipy.sparse.csr_matrix((len(texts), 0), dtype=np.float32)
-        counts = self._counter.transform(texts).tocsr()
-        counts.data = 1.0 + np.log(counts.data)
-        rows = counts.multiply(self._idf.reshape(1, -1)).tocsr()
-        norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+        counts = self._counter.transform(texts)   # CSR, float32, sorted indices without duplicates
+        per_row = np.diff(counts.indptr)
+        data = (1.0 + np.log(counts.data)) * self._idf[counts.indices]
+        squares = np.zeros(len(texts), dtype=data.dtype)
+        filled = np.flatnonzero(per_row)
+        if filled.size:
+            squares[filled] = np.add.reduceat(data * data, counts.indptr[filled])
+        norms = np.sqrt(squares)
         norms[norms == 0] = 1.0
-        rows = scipy.sparse.diags((self._config["weight"] / norms).astype(np.float32)) @ rows
-        return rows.astype(np.float32).tocsr()
+        data *= np.repeat((self._config["weight"] / norms).astype(np.float32), per_row)
+        return scipy.sparse.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
     def _set_features(self, messages: List[Message]) -> None:
         messages = [m for m in messages if m.get(TEXT) is not None]
         if not messages or self._counter is None:
             return
         rows = self.vectors(self._texts(messages))
+        shape = (1, rows.shape[1])
         for i, message in enumerate(messages):
-            message.add_features(
-                Features(rows[i].tocoo(), FEATURE_TYPE_SENTENCE, TEXT, self._identifier)
+            start, end = rows.indptr[i], rows.indptr[i + 1]
+            row = scipy.sparse.coo_matrix(
+                (rows.data[start:end], (np.zeros(end - start, dtype=np.int32), rows.indices[start:end])),
+                shape=shape,
             )
+            message.add_features(Features(row, FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurizes all training examples."""

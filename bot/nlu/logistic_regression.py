@@ -181,6 +181,22 @@ class _SplitMultinomialLoss:
         return coef, intercept.copy()
 
 
+def _one_row(sparse: Any, dense: np.ndarray) -> Optional[scipy.sparse.csr_matrix]:
+    """One message's row of Rasa's matrix, [sparse | dense], as scipy's stacking makes it (indices
+    sorted, no zeros stored), or None where the sparse part is not already in that form."""
+    sparse = scipy.sparse.coo_matrix(sparse)
+    cols, values = sparse.col, sparse.data
+    if sparse.shape[0] != 1 or (cols.size > 1 and not np.all(cols[1:] > cols[:-1])) or not np.all(values):
+        return None
+    dense = dense.ravel()
+    filled = np.flatnonzero(dense)
+    dtype = np.result_type(values.dtype, dense.dtype)
+    indices = np.concatenate([cols, filled + sparse.shape[1]]).astype(np.int32)
+    data = np.concatenate([values, dense[filled]]).astype(dtype, copy=False)
+    return scipy.sparse.csr_matrix((data, indices, np.array([0, data.size], dtype=np.int32)),
+                                   shape=(1, sparse.shape[1] + dense.size))
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
     """LogisticRegressionClassifier that trains faster and predicts without copying its weights."""
@@ -193,7 +209,8 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
     def _create_X(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
         """Rasa's matrix (each message's sentence features: sparse, then dense), built in one
         step instead of one small matrix per message and a stack of 20,000 of them (20 s of a
-        training). A message without one of the two kinds goes Rasa's way."""
+        training); a single message (a question at run time) straight from its arrays, without
+        scipy's stacking (about 1 ms). A message without one of the two kinds goes Rasa's way."""
         sparse_rows, dense_rows = [], []
         for message in messages:
             sparse = message.get_sparse_features(attribute=TEXT)[1]
@@ -202,6 +219,10 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
                 return super()._create_X(messages)
             sparse_rows.append(sparse.features)
             dense_rows.append(np.asarray(dense.features).reshape(1, -1))
+        if len(messages) == 1:
+            row = _one_row(sparse_rows[0], dense_rows[0])
+            if row is not None:
+                return row
         return scipy.sparse.hstack(
             [scipy.sparse.vstack(sparse_rows, format="csr"), scipy.sparse.csr_matrix(np.vstack(dense_rows))],
             format="csr",

@@ -5,6 +5,7 @@ from uuid import uuid4
 
 import numpy as np
 import pytest
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -263,6 +264,27 @@ def test_char_tfidf_vectors_have_the_configured_length_and_survive_a_reload(stor
     assert np.allclose(again.get_sparse_features(TEXT)[1].features.toarray(), rows[2].toarray())
 
 
+def test_char_tfidf_vectors_are_scipys_bit_for_bit(storage, context):
+    """vectors() works on the CSR arrays; its numbers must be those of scipy's own operations (the
+    formulation it replaced), or a retrained model would change for no reason."""
+    featurizer = create(CharTfidfFeaturizer, {"weight": 5.0, "min_df": 1}, storage, context)
+    featurizer.train(TrainingData([Message(data={TEXT: t, INTENT: "x"}) for t in TFIDF_TEXTS]))
+    texts = [t.lower() for t in TFIDF_TEXTS] + ["", "🙂", "転出 転出 転出 tenshutsu", "zzzz"] + TFIDF_TEXTS[:2]
+    counts = featurizer._counter.transform(texts).tocsr()
+    counts.data = 1.0 + np.log(counts.data)
+    rows = counts.multiply(featurizer._idf.reshape(1, -1)).tocsr()
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    scipys = (scipy.sparse.diags((5.0 / norms).astype(np.float32)) @ rows).astype(np.float32).tocsr()
+    scipys.sort_indices()
+    for many, one in ((featurizer.vectors(texts), None), *((featurizer.vectors([t]), i) for i, t in enumerate(texts))):
+        expected = scipys if one is None else scipys[one]
+        assert many.dtype == np.float32 and many.shape == expected.shape and many.has_sorted_indices
+        assert np.array_equal(many.indptr, expected.indptr) and np.array_equal(many.indices, expected.indices)
+        assert np.array_equal(many.data.view(np.uint32), expected.data.view(np.uint32))   # bit for bit
+    assert featurizer.vectors(["zzzz"]).nnz > 0 and featurizer.vectors([""]).nnz == 0
+
+
 @pytest.mark.parametrize("text", ["", "🙂🙂", "ꦲꦏ꧀ꦱꦫ", "x" * 100_000, "<script>alert(1)</script>"])
 def test_char_tfidf_never_fails_on_odd_text(storage, context, text):
     featurizer = create(CharTfidfFeaturizer, {}, storage, context)
@@ -331,8 +353,12 @@ def test_fast_logistic_regression_builds_rasas_training_matrix(storage, context)
     assert mine.shape == theirs.shape == (len(messages), tfidf.vocabulary_size + 6)
     assert mine.dtype == theirs.dtype and (mine != theirs).nnz == 0
     assert np.array_equal(mine.toarray(), theirs.toarray())
-    one, rasas_one = ours._create_X(messages[-1:]), rasas._create_X(messages[-1:])   # a message at run time
-    assert one.shape == rasas_one.shape and (one != rasas_one).nnz == 0
+    for i in range(len(messages)):   # one message at a time, as at run time (built without scipy's stacking)
+        one, rasas_one = ours._create_X(messages[i:i + 1]), rasas._create_X(messages[i:i + 1])
+        assert one.shape == rasas_one.shape and one.dtype == rasas_one.dtype
+        rasas_one.sort_indices()
+        assert np.array_equal(one.indices, rasas_one.indices) and np.array_equal(one.data, rasas_one.data)
+        assert np.array_equal(one.toarray(), mine[i].toarray())
 
 
 def test_fast_logistic_regression_fits_scikit_learns_model_when_features_have_a_dense_block(storage, context):
