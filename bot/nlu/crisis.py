@@ -20,6 +20,15 @@ died", 死ぬほど忙しい are never crisis messages, and the list has no such
   Thai, Devanagari, Burmese), match as substrings with all spaces removed, so easy Japanese
   "しに たい" and Korean "죽고 싶어" / "죽고싶어" are found.
 Runs last in the pipeline, after FallbackClassifier and MessageGuard: it wins over both.
+
+The same component, configured with ``intent: faq_emergency_numbers`` and ``phrases_file:
+emergency.yml``, sends a medical emergency happening now to the 119 answer: trying the assistant,
+"my husband is not breathing what do I do" was answered with finding a hospital and "an old man fell
+down and is not moving, who do I call" with a request for a human. That list (bot/nlu/emergency.yml)
+binds its phrases to a person and to the present ("is not breathing", 意識がない, 快叫救护车), and says
+what it leaves out and why (a collapsed building, "I fainted yesterday", "not bad enough to call an
+ambulance"). In config.yml it runs just before the suicide list, so a message with phrases of both
+gets the lifeline answer, which also gives 119.
 """
 from __future__ import annotations
 
@@ -112,7 +121,7 @@ class CrisisGuard(GraphComponent):
         return {
             # The intent a crisis message gets (the FAQ topic with the lifeline and 119 / 110).
             "intent": CRISIS_INTENT,
-            # The phrase list; None: bot/nlu/crisis.yml.
+            # The phrase list; None: bot/nlu/crisis.yml. A relative path is read from bot/nlu/.
             "phrases_file": None,
         }
 
@@ -125,7 +134,7 @@ class CrisisGuard(GraphComponent):
                execution_context: ExecutionContext) -> CrisisGuard:
         """Creates the component, reading the phrase list once."""
         merged = {**cls.get_default_config(), **config}
-        path = Path(merged["phrases_file"]) if merged["phrases_file"] else PHRASES_FILE
+        path = PHRASES_FILE.parent / merged["phrases_file"] if merged["phrases_file"] else PHRASES_FILE
         phrases = [p for per_language in load_phrases(path).values() for p in per_language]
         return cls(merged, CrisisPhrases(phrases))
 
