@@ -86,8 +86,9 @@ def train(root: Path = REPO, config: str = "config.yml", out: Optional[Path] = N
         started = time.time()
         # --skip-validation: `rasa data validate` is its own step wherever data changes (`make
         # validate` in the tests, the staff page before publishing); inside `rasa train` it costs
-        # about 40 s of every training.
-        cmd = [sys.executable, "-m", "rasa", "train", "--config", config, "--domain", "domain.yml",
+        # about 40 s of every training. bot.rasa_cli: Rasa's own command line, checking each
+        # file's YAML schema once instead of at each of its three reads (19 s).
+        cmd = [sys.executable, "-m", "bot.rasa_cli", "train", "--config", config, "--domain", "domain.yml",
                "--data", *TRAINING_DATA, "--out", str(out), "--fixed-model-name", name,
                "--skip-validation"]
         result = subprocess.run(cmd, cwd=root, capture_output=quiet, text=True)

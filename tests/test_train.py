@@ -30,3 +30,35 @@ def test_a_model_is_retrained_exactly_when_something_it_reads_changed(tmp_path, 
         f.write("\n# changed\n" if edited.endswith(".py") else "    - one more example\n")
     assert inputs_hash(root) != ours
     assert (inputs_hash(root, "bench/configs_rasa_default.yml") != default) is default_retrained
+
+
+def test_rasas_command_line_checks_each_training_file_once_and_still_rejects_a_bad_one(monkeypatch):
+    """bot.rasa_cli memoises RasaYAMLReader.validate: a text that passed is not checked again, a
+    text that failed fails at every read, with Rasa's own error."""
+    from rasa.shared.exceptions import YamlException
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    from bot.rasa_cli import validate_once
+
+    calls = []
+    original = RasaYAMLReader.validate
+
+    def counted(self, string):
+        calls.append(string)
+        original(self, string)
+
+    validate = validate_once(counted)
+    good = 'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hello\n'
+    bad = 'version: "3.1"\nnlu:\n- intent: greet\n  examples: 42\n  unknown_key: x\n'
+    reader = RasaYAMLReader()
+    for _ in range(3):
+        validate(reader, good)
+    assert calls == [good]
+    for _ in range(2):
+        with pytest.raises(YamlException):
+            validate(reader, bad)
+    assert calls == [good, bad, bad]
+    # and Rasa reads through it: the same training data as without it
+    monkeypatch.setattr(RasaYAMLReader, "validate", validate)
+    data = RasaYAMLReader().reads(good)
+    assert [m.get("text") for m in data.training_examples] == ["hello"]
