@@ -42,7 +42,8 @@ def test_the_samples_cover_the_languages_residents_write_in():
         per_language = {}
         for item in SAMPLES[key]:
             per_language[item["lang"]] = per_language.get(item["lang"], 0) + 1
-        assert all(per_language.get(lang, 0) >= least for lang in ("en", "ja", "zh", "ko", "vi", "pt", "es", "fr", "th", "id")), (key, per_language)
+        languages = ("en", "ja", "zh", "ko", "vi", "pt", "es", "fr", "th", "id")
+        assert all(per_language.get(lang, 0) >= least for lang in languages), (key, per_language)
 
 
 def test_every_listed_phrase_is_found_as_itself_and_the_list_covers_the_languages():
@@ -105,7 +106,8 @@ def test_the_configured_guards_answer_an_emergency_with_119_and_a_crisis_with_th
                                                              {"name": "out_of_scope", "confidence": 0.23}])
     assert out.get(INTENT) == {"name": "faq_emergency_numbers", "confidence": 1.0}
     # the classifier's own reading stays one tap away
-    assert [r["name"] for r in out.get(INTENT_RANKING_KEY)] == ["faq_emergency_numbers", "faq_find_hospital", "out_of_scope"]
+    assert [r["name"] for r in out.get(INTENT_RANKING_KEY)] == [
+        "faq_emergency_numbers", "faq_find_hospital", "out_of_scope"]
 
     out = run("He took all his pills and wants to die, he is not breathing properly",
               [{"name": "faq_find_hospital", "confidence": 0.5}])
