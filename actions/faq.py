@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 FAQ_PREFIX = "faq_"
 MAX_MESSAGE_CHARS = 2000
+# The department of the emergency numbers (119 / 110): its topics answer before anything else.
+EMERGENCY_CONTACT = "emergency"
 # "Did this help?" as two quick replies after every answer; 👎 is what staff review (bot.staff unanswered).
 FEEDBACK_BUTTONS = [{"title": "👍", "payload": "/feedback_helpful"},
                     {"title": "👎", "payload": "/feedback_not_helpful"}]
@@ -45,7 +47,10 @@ class ActionAnswerFaq(AssistantAction):
         if topic is None or topic.retired or answer is None:
             logger.warning("no answer for intent %r in %s", intent, lang)
             return await ActionFallbackCandidates().run(dispatcher, tracker, domain)
-        self.outside_note(dispatcher, language)
+        # Someone calling for 119 reads the numbers first; the note on languages can wait.
+        urgent = topic.contact == EMERGENCY_CONTACT
+        if not urgent:
+            self.outside_note(dispatcher, language)
         self.say(dispatcher, answer.text)
         area_office = match_office_area(user_text(tracker), content) if topic_id == "regional_offices" else None
         if area_office:
@@ -54,6 +59,8 @@ class ActionAnswerFaq(AssistantAction):
             self.send_card(dispatcher, office_card(area_office, content, lang))
         else:
             self.send_card(dispatcher, contact_card(topic.contact, content, lang))
+        if urgent:
+            self.outside_note(dispatcher, language)
         close = ranked_topics(tracker, CLOSE_ALTERNATIVE, limit=2, exclude=topic_id)
         buttons = self.topic_buttons(content, list(dict.fromkeys([*close, *topic.related])), lang)
         self.say(dispatcher, content.text(lang, "ui.related_intro"), buttons + FEEDBACK_BUTTONS)

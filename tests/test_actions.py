@@ -114,6 +114,16 @@ async def test_unoffered_language_gets_english_and_the_list(dispatcher):
     assert dispatcher.messages[1]["text"] == CONTENT.answer("nhi_enrollment", "en").text
 
 
+async def test_an_emergency_in_an_unoffered_language_gets_119_before_the_note_on_languages(dispatcher):
+    """"Tolong, ayah saya tidak bernapas!" (Indonesian): the numbers and their card come first."""
+    t = tracker("Tolong, ayah saya tidak bernapas!", "faq_emergency_numbers", "id")
+    await ActionAnswerFaq().run(dispatcher, t, {})
+    assert dispatcher.messages[0]["text"] == CONTENT.answer("emergency_numbers", "en").text
+    assert dispatcher.messages[1]["custom"]["phones"][0]["tel"] == "tel:119"
+    assert "Tiếng Việt" in dispatcher.messages[2]["text"]      # the list of languages, after the card
+    assert "buttons" in dispatcher.messages[-1]
+
+
 async def test_regional_office_for_a_named_area(dispatcher):
     await ActionAnswerFaq().run(dispatcher, tracker("Which office is for Odaiba?", "faq_regional_offices", "en"), {})
     card = card_of(dispatcher)

@@ -15,6 +15,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.nlu.crisis import PHRASES_FILE, CrisisGuard, CrisisPhrases, load_phrases
+from bot.staff.rules import nlu_examples
 
 REPO = Path(__file__).resolve().parents[2]
 EMERGENCY_FILE = PHRASES_FILE.with_name("emergency.yml")
@@ -53,19 +54,11 @@ def test_every_listed_phrase_is_found_as_itself_and_the_list_covers_the_language
     assert all(len(phrases) >= 5 for phrases in PHRASES.values())
 
 
-def _training_examples():
-    for path in sorted((REPO / "data" / "nlu").glob("*/*.yml")):
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
-            for line in str(item.get("examples", "")).splitlines():
-                text = line.strip()[2:].strip()
-                if text:
-                    yield item.get("intent", ""), text
-
-
 def test_no_training_example_of_another_topic_is_taken_for_an_emergency():
     """18,000 real-looking questions about everything else: a phrase that fires on one of them
     would overrule the classifier on that kind of question too."""
-    wrong = [(intent, text, REAL.find(text)) for intent, text in _training_examples()
+    wrong = [(intent, text, REAL.find(text)) for intent, per_lang in nlu_examples(REPO).items()
+             for texts in per_lang.values() for text in texts
              if intent != "faq_emergency_numbers" and REAL.find(text)]
     assert not wrong, wrong[:10]
 
